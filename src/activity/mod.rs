@@ -1,0 +1,214 @@
+//! Ingestion: turns batches of learning events into stored events, daily
+//! roll-ups, XP totals and streak transitions, exactly once per event id.
+//!
+//! A batch is validated event by event, grouped by user, and each user's
+//! events are applied in one transaction that first locks the user's stats
+//! row, so concurrent batches for one user are serialised and never lose or
+//! double an update. Within a user, events apply in index order.
+
+pub mod grpc;
+pub mod rules;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, ApiResult};
+use crate::proto as pb;
+use crate::state::AppState;
+use rules::Event;
+use store::{Credited, RollupDelta};
+
+/// What happened to a batch.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Events stored now.
+    pub accepted: usize,
+    /// Identical replays of stored events.
+    pub duplicates: usize,
+    /// Events refused, by index, with the reason.
+    pub rejected: Vec<Rejection>,
+}
+
+/// One refused event.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Its index in the batch.
+    pub index: usize,
+    /// Its id as sent.
+    pub event_id: String,
+    /// Why, naming the field (or `conflict`).
+    pub reason: String,
+}
+
+/// The reason given for an event id reused with different content.
+pub const CONFLICT: &str = "conflict";
+
+/// Ingests a batch (see the module doc).
+pub async fn ingest(state: &AppState, events: Vec<pb::ActivityEvent>) -> ApiResult<IngestReport> {
+    if events.is_empty() || events.len() > rules::MAX_BATCH {
+        return Err(ApiError::invalid(
+            "events",
+            format!(
+                "a batch holds 1 to {} events, not {}",
+                rules::MAX_BATCH,
+                events.len()
+            ),
+        ));
+    }
+    let now = state.clock.now();
+    let mut report = IngestReport::default();
+    let mut by_user: BTreeMap<String, Vec<(usize, Event)>> = BTreeMap::new();
+    for (index, raw) in events.iter().enumerate() {
+        match rules::validate(raw, now) {
+            Ok(event) => by_user
+                .entry(event.user_id.clone())
+                .or_default()
+                .push((index, event)),
+            Err(reason) => report.rejected.push(Rejection {
+                index,
+                event_id: raw.event_id.clone(),
+                reason,
+            }),
+        }
+    }
+    for (user_id, user_events) in by_user {
+        let outcome =
+            crate::db::retry_transaction(|| ingest_for_user(state, &user_id, &user_events, now))
+                .await?;
+        if outcome.accepted > 0 {
+            state.cache.invalidate_user(&user_id).await;
+        }
+        report.accepted += outcome.accepted;
+        report.duplicates += outcome.duplicates;
+        report.rejected.extend(outcome.rejected);
+    }
+    report.rejected.sort_by_key(|rejection| rejection.index);
+    tracing::debug!(
+        accepted = report.accepted,
+        duplicates = report.duplicates,
+        rejected = report.rejected.len(),
+        "batch ingested"
+    );
+    Ok(report)
+}
+
+/// Applies one user's events in one transaction.
+async fn ingest_for_user(
+    state: &AppState,
+    user_id: &str,
+    events: &[(usize, Event)],
+    now: DateTime<Utc>,
+) -> ApiResult<IngestReport> {
+    let mut report = IngestReport::default();
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let Some(mut stats) = crate::streak::store::lock(&tx, user_id).await? else {
+        report.rejected = events
+            .iter()
+            .map(|(index, event)| Rejection {
+                index: *index,
+                event_id: event.event_id.clone(),
+                reason: "user_id: unknown user".to_owned(),
+            })
+            .collect();
+        return Ok(report);
+    };
+
+    // An id repeated inside the batch: the first stands for the rest.
+    let mut first_by_id: HashMap<&str, &Event> = HashMap::new();
+    let mut unique: Vec<(usize, &Event)> = Vec::with_capacity(events.len());
+    for (index, event) in events {
+        match first_by_id.get(event.event_id.as_str()) {
+            None => {
+                first_by_id.insert(&event.event_id, event);
+                unique.push((*index, event));
+            }
+            Some(first) if *first == event => report.duplicates += 1,
+            Some(_) => report.rejected.push(Rejection {
+                index: *index,
+                event_id: event.event_id.clone(),
+                reason: CONFLICT.to_owned(),
+            }),
+        }
+    }
+
+    let earliest = unique
+        .iter()
+        .map(|(_, event)| event.occurred_at)
+        .min()
+        .unwrap_or(now);
+    let latest = unique
+        .iter()
+        .map(|(_, event)| event.occurred_at)
+        .max()
+        .unwrap_or(now);
+    let boosters = crate::xp::store::boosters_overlapping(&tx, user_id, earliest, latest).await?;
+    let credited: Vec<Credited<'_>> = unique
+        .iter()
+        .map(|(_, event)| Credited {
+            event,
+            credited_xp: rules::credited_xp(event.xp, event.occurred_at, &boosters),
+            local_date: crate::time::local_date(event.occurred_at, stats.timezone),
+        })
+        .collect();
+    let inserted = store::insert_new(&tx, user_id, &credited).await?;
+
+    let replayed: Vec<&str> = unique
+        .iter()
+        .map(|(_, event)| event.event_id.as_str())
+        .filter(|id| !inserted.contains(*id))
+        .collect();
+    if !replayed.is_empty() {
+        let stored: HashMap<String, Event> = store::find(&tx, user_id, &replayed)
+            .await?
+            .into_iter()
+            .map(|event| (event.event_id.clone(), event))
+            .collect();
+        for (index, event) in unique
+            .iter()
+            .filter(|(_, event)| !inserted.contains(&event.event_id))
+        {
+            if stored.get(&event.event_id) == Some(*event) {
+                report.duplicates += 1;
+            } else {
+                report.rejected.push(Rejection {
+                    index: *index,
+                    event_id: event.event_id.clone(),
+                    reason: CONFLICT.to_owned(),
+                });
+            }
+        }
+    }
+
+    // Every write settles up to yesterday first; then events apply in index order.
+    let today = crate::time::local_date(now, stats.timezone);
+    let mut covered = match today.pred_opt() {
+        Some(yesterday) => stats.streak.settle_through(yesterday),
+        None => Vec::new(),
+    };
+    let mut xp_delta = 0i64;
+    let mut deltas: BTreeMap<chrono::NaiveDate, RollupDelta> = BTreeMap::new();
+    let accepted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+    for item in credited
+        .iter()
+        .filter(|item| accepted.contains(item.event.event_id.as_str()))
+    {
+        xp_delta += i64::from(item.credited_xp);
+        deltas
+            .entry(item.local_date)
+            .or_default()
+            .add(item.event, item.credited_xp);
+        if item.credited_xp > 0 {
+            covered.extend(stats.streak.record_learning(item.local_date));
+        }
+    }
+    let deltas: Vec<_> = deltas.into_iter().collect();
+    store::add_to_rollups(&tx, user_id, &deltas).await?;
+    crate::streak::store::save(&tx, user_id, xp_delta, &stats.streak).await?;
+    crate::streak::store::insert_freeze_days(&tx, user_id, &covered).await?;
+    tx.commit().await?;
+    report.accepted = inserted.len();
+    Ok(report)
+}

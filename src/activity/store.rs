@@ -1,0 +1,185 @@
+//! SQL for raw events and the daily roll-ups they feed.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+
+use super::rules::{Event, EventKind};
+use crate::error::ApiResult;
+
+/// An event ready to store: validated, credited and dated.
+#[derive(Debug)]
+pub struct Credited<'a> {
+    /// The event.
+    pub event: &'a Event,
+    /// XP after boosters.
+    pub credited_xp: i32,
+    /// The user's local date when it happened.
+    pub local_date: NaiveDate,
+}
+
+/// Inserts events that are new and returns the ids that were (the rest
+/// already existed).
+pub async fn insert_new(
+    client: &impl GenericClient,
+    user_id: &str,
+    events: &[Credited<'_>],
+) -> ApiResult<HashSet<String>> {
+    let statement = client
+        .prepare_cached(
+            "insert into activity_event (user_id, event_id, event_type, occurred_at, base_xp, passed, \
+             duration_seconds, credited_xp, local_date) \
+             select $1, * from unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[], $6::bool[], \
+             $7::int[], $8::int[], $9::date[]) \
+             on conflict (user_id, event_id) do nothing returning event_id",
+        )
+        .await?;
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|item| item.event.event_id.as_str())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|item| item.event.kind.name()).collect();
+    let occurred: Vec<DateTime<Utc>> = events.iter().map(|item| item.event.occurred_at).collect();
+    let xps: Vec<i32> = events.iter().map(|item| item.event.xp).collect();
+    let passed: Vec<bool> = events.iter().map(|item| item.event.passed).collect();
+    let durations: Vec<i32> = events
+        .iter()
+        .map(|item| item.event.duration_seconds)
+        .collect();
+    let credited: Vec<i32> = events.iter().map(|item| item.credited_xp).collect();
+    let dates: Vec<NaiveDate> = events.iter().map(|item| item.local_date).collect();
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &user_id, &ids, &kinds, &occurred, &xps, &passed, &durations, &credited, &dates,
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Returns the stored form of events by id, to tell replays from conflicts.
+pub async fn find(
+    client: &impl GenericClient,
+    user_id: &str,
+    event_ids: &[&str],
+) -> ApiResult<Vec<Event>> {
+    let statement = client
+        .prepare_cached(
+            "select event_id, event_type, occurred_at, base_xp, passed, duration_seconds \
+             from activity_event where user_id = $1 and event_id = any($2::text[])",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&user_id, &event_ids]).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            Some(Event {
+                event_id: row.get(0),
+                user_id: user_id.to_owned(),
+                kind: EventKind::parse(row.get(1))?,
+                occurred_at: row.get(2),
+                xp: row.get(3),
+                passed: row.get(4),
+                duration_seconds: row.get(5),
+            })
+        })
+        .collect())
+}
+
+/// What one local date of a user gains from a set of events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RollupDelta {
+    /// Credited XP from segments.
+    pub xp_segments: i32,
+    /// Credited XP from quizzes.
+    pub xp_quizzes: i32,
+    /// Segments completed.
+    pub segments: i32,
+    /// Quizzes completed.
+    pub quizzes: i32,
+    /// Quizzes passed.
+    pub quizzes_passed: i32,
+    /// Seconds of learning sessions.
+    pub learning_seconds: i64,
+    /// Learning sessions.
+    pub sessions: i32,
+}
+
+impl RollupDelta {
+    /// Adds one credited event.
+    pub fn add(&mut self, event: &Event, credited_xp: i32) {
+        match event.kind {
+            EventKind::Segment => {
+                self.xp_segments += credited_xp;
+                self.segments += 1;
+            }
+            EventKind::Quiz => {
+                self.xp_quizzes += credited_xp;
+                self.quizzes += 1;
+                self.quizzes_passed += i32::from(event.passed);
+            }
+            EventKind::Session => {
+                self.learning_seconds += i64::from(event.duration_seconds);
+                self.sessions += 1;
+            }
+        }
+    }
+}
+
+/// Adds deltas to the user's daily roll-ups in one statement.
+pub async fn add_to_rollups(
+    client: &impl GenericClient,
+    user_id: &str,
+    deltas: &[(NaiveDate, RollupDelta)],
+) -> ApiResult<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let statement = client
+        .prepare_cached(
+            "insert into daily_rollup (user_id, local_date, xp_segments, xp_quizzes, segments, quizzes, \
+             quizzes_passed, learning_seconds, sessions) \
+             select $1, * from unnest($2::date[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], \
+             $8::bigint[], $9::int[]) \
+             on conflict (user_id, local_date) do update set \
+             xp_segments = daily_rollup.xp_segments + excluded.xp_segments, \
+             xp_quizzes = daily_rollup.xp_quizzes + excluded.xp_quizzes, \
+             segments = daily_rollup.segments + excluded.segments, \
+             quizzes = daily_rollup.quizzes + excluded.quizzes, \
+             quizzes_passed = daily_rollup.quizzes_passed + excluded.quizzes_passed, \
+             learning_seconds = daily_rollup.learning_seconds + excluded.learning_seconds, \
+             sessions = daily_rollup.sessions + excluded.sessions",
+        )
+        .await?;
+    let dates: Vec<NaiveDate> = deltas.iter().map(|(date, _)| *date).collect();
+    let column = |pick: fn(&RollupDelta) -> i32| {
+        deltas
+            .iter()
+            .map(|(_, delta)| pick(delta))
+            .collect::<Vec<i32>>()
+    };
+    let seconds: Vec<i64> = deltas
+        .iter()
+        .map(|(_, delta)| delta.learning_seconds)
+        .collect();
+    client
+        .execute(
+            &statement,
+            &[
+                &user_id,
+                &dates,
+                &column(|delta| delta.xp_segments),
+                &column(|delta| delta.xp_quizzes),
+                &column(|delta| delta.segments),
+                &column(|delta| delta.quizzes),
+                &column(|delta| delta.quizzes_passed),
+                &seconds,
+                &column(|delta| delta.sessions),
+            ],
+        )
+        .await?;
+    Ok(())
+}
