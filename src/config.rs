@@ -33,12 +33,7 @@ pub struct Settings {
     pub metrics_addr: SocketAddr,
 
     /// Browser origins allowed to call over gRPC-Web (comma-separated, or `*`).
-    #[arg(
-        long,
-        env = "XENTREE_CORS_ORIGINS",
-        default_value = "*",
-        value_delimiter = ','
-    )]
+    #[arg(long, env = "XENTREE_CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
     /// Largest number of PostgreSQL connections.

@@ -10,11 +10,7 @@ use xentree::server::Application;
 use xentree::time::SystemClock;
 
 #[derive(Parser)]
-#[command(
-    name = "xentree",
-    version,
-    about = "Learner profile and analytics service"
-)]
+#[command(name = "xentree", version, about = "Learner profile and analytics service")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,9 +70,7 @@ async fn main() -> anyhow::Result<()> {
             let pool = pool(&database)?;
             xentree::db::migrate(&pool).await
         }
-        Command::Apikey { database, command } => {
-            apikey(ApiKeyStore::new(pool(&database)?), command).await
-        }
+        Command::Apikey { database, command } => apikey(ApiKeyStore::new(pool(&database)?), command).await,
     }
 }
 
@@ -102,20 +96,15 @@ async fn shutdown_signal() {
 async fn apikey(store: ApiKeyStore, command: ApikeyCommand) -> anyhow::Result<()> {
     match command {
         ApikeyCommand::Create { scopes, user, name } => {
-            let scopes = Scopes::parse_list(scopes.iter().map(String::as_str))
-                .map_err(anyhow::Error::msg)?;
+            let scopes = Scopes::parse_list(scopes.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
             let created = store.create(&name, scopes, user.as_deref()).await?;
-            println!(
-                "created key {} with scopes {scopes}; it is shown only now:",
-                created.key_id
-            );
+            println!("created key {} with scopes {scopes}; it is shown only now:", created.key_id);
             println!("{}", created.secret);
         }
         ApikeyCommand::List => {
             for key in store.list().await? {
-                let state = key.revoked_at.map_or("active".to_owned(), |at| {
-                    format!("revoked {}", at.to_rfc3339())
-                });
+                let state =
+                    key.revoked_at.map_or("active".to_owned(), |at| format!("revoked {}", at.to_rfc3339()));
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     key.key_id,

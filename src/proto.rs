@@ -6,5 +6,4 @@
 tonic::include_proto!("xentree.v1");
 
 /// The encoded `FileDescriptorSet` of every service, imports included.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/xentree_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/xentree_descriptor.bin"));

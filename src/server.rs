@@ -38,38 +38,23 @@ impl Application {
     /// Binds the listener, migrates, checks PostgreSQL and starts serving.
     /// Health turns SERVING only once migrations ran and PostgreSQL answered.
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = crate::db::connect(
-            &settings.database_url,
-            settings.db_pool_size,
-            settings.db_pool_wait(),
-        )?;
+        let db = crate::db::connect(&settings.database_url, settings.db_pool_size, settings.db_pool_wait())?;
         let cache = Cache::connect(&settings.redis_url, &settings.cache_prefix)?;
-        let state = AppState {
-            db,
-            cache,
-            clock: clock.clone(),
-        };
+        let state = AppState { db, cache, clock: clock.clone() };
 
         let listener = tokio::net::TcpListener::bind(settings.grpc_addr)
             .await
-            .with_context(|| {
-                format!("XENTREE_GRPC_ADDR: cannot listen on {}", settings.grpc_addr)
-            })?;
+            .with_context(|| format!("XENTREE_GRPC_ADDR: cannot listen on {}", settings.grpc_addr))?;
         let addr = listener.local_addr()?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
+        health.set_service_status("", ServingStatus::NotServing).await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .build_v1()?;
 
-        let auth = AuthLayer::new(
-            JwtVerifier::new(&settings.jwt_secret),
-            ApiKeyStore::new(state.db.clone()),
-            clock,
-        );
+        let auth =
+            AuthLayer::new(JwtVerifier::new(&settings.jwt_secret), ApiKeyStore::new(state.db.clone()), clock);
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
             .timeout(settings.request_timeout())
@@ -107,33 +92,19 @@ impl Application {
                 .serve_with_incoming_shutdown(incoming, async move {
                     let _ = shutdown_signal.await;
                     // Tell load balancers first, then stop accepting and drain.
-                    health_on_exit
-                        .set_service_status("", ServingStatus::NotServing)
-                        .await;
+                    health_on_exit.set_service_status("", ServingStatus::NotServing).await;
                 })
                 .await
                 .context("serving gRPC")
         });
         health.set_service_status("", ServingStatus::Serving).await;
         tracing::info!(%addr, "serving gRPC, gRPC-Web, health and reflection");
-        Ok(Self {
-            addr,
-            state,
-            shutdown,
-            redis_watch,
-            task,
-        })
+        Ok(Self { addr, state, shutdown, redis_watch, task })
     }
 
     /// Serves until `signal` resolves, then drains in-flight requests and closes the pool.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Application {
-            state,
-            shutdown,
-            redis_watch,
-            mut task,
-            ..
-        } = self;
+        let Application { state, shutdown, redis_watch, mut task, .. } = self;
         tokio::select! {
             result = &mut task => {
                 redis_watch.abort();
@@ -174,11 +145,7 @@ fn cors(origins: &[String]) -> CorsLayer {
             header("authorization"),
             header("x-api-key"),
         ])
-        .expose_headers([
-            header("grpc-status"),
-            header("grpc-message"),
-            header("grpc-status-details-bin"),
-        ])
+        .expose_headers([header("grpc-status"), header("grpc-message"), header("grpc-status-details-bin")])
         .max_age(Duration::from_secs(3600))
 }
 

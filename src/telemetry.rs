@@ -12,11 +12,8 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 /// Starts structured logging; `RUST_LOG` filters (default `info`),
 /// `XENTREE_LOG_FORMAT=json` prints JSON lines.
 pub fn init_tracing() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = if std::env::var("XENTREE_LOG_FORMAT").is_ok_and(|format| format == "json") {
         builder.json().try_init()
     } else {
@@ -30,9 +27,7 @@ pub fn init_tracing() {
 pub fn install_metrics(addr: SocketAddr) -> anyhow::Result<()> {
     PrometheusBuilder::new()
         .with_http_listener(addr)
-        .set_buckets(&[
-            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ])?
+        .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])?
         .install()
         .map_err(|error| anyhow::anyhow!("XENTREE_METRICS_ADDR {addr}: {error}"))
 }
@@ -76,11 +71,7 @@ fn grpc_code_name(code: i32) -> &'static str {
         "DATA_LOSS",
         "UNAUTHENTICATED",
     ];
-    usize::try_from(code)
-        .ok()
-        .and_then(|index| NAMES.get(index))
-        .copied()
-        .unwrap_or("UNKNOWN")
+    usize::try_from(code).ok().and_then(|index| NAMES.get(index)).copied().unwrap_or("UNKNOWN")
 }
 
 impl<S, ReqBody, ResBody> tower::Service<Request<ReqBody>> for MetricsService<S>

@@ -100,9 +100,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
 
     fn date(text: &str) -> NaiveDate {
@@ -113,44 +111,20 @@ mod tests {
     /// Local dates follow the zone's offset on both sides of UTC and for half-hour offsets.
     fn local_dates_in_extreme_and_half_hour_zones() {
         let instant = at("2026-03-01T10:30:00Z");
-        assert_eq!(
-            local_date(instant, chrono_tz::Pacific::Kiritimati),
-            date("2026-03-02")
-        );
-        assert_eq!(
-            local_date(instant, chrono_tz::Pacific::Pago_Pago),
-            date("2026-02-28")
-        );
-        assert_eq!(
-            local_date(at("2026-03-01T18:29:00Z"), chrono_tz::Asia::Kolkata),
-            date("2026-03-01")
-        );
-        assert_eq!(
-            local_date(at("2026-03-01T18:30:00Z"), chrono_tz::Asia::Kolkata),
-            date("2026-03-02")
-        );
+        assert_eq!(local_date(instant, chrono_tz::Pacific::Kiritimati), date("2026-03-02"));
+        assert_eq!(local_date(instant, chrono_tz::Pacific::Pago_Pago), date("2026-02-28"));
+        assert_eq!(local_date(at("2026-03-01T18:29:00Z"), chrono_tz::Asia::Kolkata), date("2026-03-01"));
+        assert_eq!(local_date(at("2026-03-01T18:30:00Z"), chrono_tz::Asia::Kolkata), date("2026-03-02"));
     }
 
     #[test]
     /// The next local midnight across a DST change is 23 or 25 hours away.
     fn next_midnight_across_dst() {
         let la = chrono_tz::America::Los_Angeles;
-        assert_eq!(
-            start_of_next_day(date("2026-03-07"), la),
-            at("2026-03-08T08:00:00Z")
-        );
-        assert_eq!(
-            start_of_next_day(date("2026-03-08"), la),
-            at("2026-03-09T07:00:00Z")
-        );
-        assert_eq!(
-            start_of_next_day(date("2026-10-31"), la),
-            at("2026-11-01T07:00:00Z")
-        );
-        assert_eq!(
-            start_of_next_day(date("2026-11-01"), la),
-            at("2026-11-02T08:00:00Z")
-        );
+        assert_eq!(start_of_next_day(date("2026-03-07"), la), at("2026-03-08T08:00:00Z"));
+        assert_eq!(start_of_next_day(date("2026-03-08"), la), at("2026-03-09T07:00:00Z"));
+        assert_eq!(start_of_next_day(date("2026-10-31"), la), at("2026-11-01T07:00:00Z"));
+        assert_eq!(start_of_next_day(date("2026-11-01"), la), at("2026-11-02T08:00:00Z"));
     }
 
     #[test]

@@ -50,11 +50,7 @@ pub async fn ingest(state: &AppState, events: Vec<pb::ActivityEvent>) -> ApiResu
     if events.is_empty() || events.len() > rules::MAX_BATCH {
         return Err(ApiError::invalid(
             "events",
-            format!(
-                "a batch holds 1 to {} events, not {}",
-                rules::MAX_BATCH,
-                events.len()
-            ),
+            format!("a batch holds 1 to {} events, not {}", rules::MAX_BATCH, events.len()),
         ));
     }
     let now = state.clock.now();
@@ -62,21 +58,13 @@ pub async fn ingest(state: &AppState, events: Vec<pb::ActivityEvent>) -> ApiResu
     let mut by_user: BTreeMap<String, Vec<(usize, Event)>> = BTreeMap::new();
     for (index, raw) in events.iter().enumerate() {
         match rules::validate(raw, now) {
-            Ok(event) => by_user
-                .entry(event.user_id.clone())
-                .or_default()
-                .push((index, event)),
-            Err(reason) => report.rejected.push(Rejection {
-                index,
-                event_id: raw.event_id.clone(),
-                reason,
-            }),
+            Ok(event) => by_user.entry(event.user_id.clone()).or_default().push((index, event)),
+            Err(reason) => report.rejected.push(Rejection { index, event_id: raw.event_id.clone(), reason }),
         }
     }
     for (user_id, user_events) in by_user {
         let outcome =
-            crate::db::retry_transaction(|| ingest_for_user(state, &user_id, &user_events, now))
-                .await?;
+            crate::db::retry_transaction(|| ingest_for_user(state, &user_id, &user_events, now)).await?;
         if outcome.accepted > 0 {
             state.cache.invalidate_user(&user_id).await;
         }
@@ -134,16 +122,8 @@ async fn ingest_for_user(
         }
     }
 
-    let earliest = unique
-        .iter()
-        .map(|(_, event)| event.occurred_at)
-        .min()
-        .unwrap_or(now);
-    let latest = unique
-        .iter()
-        .map(|(_, event)| event.occurred_at)
-        .max()
-        .unwrap_or(now);
+    let earliest = unique.iter().map(|(_, event)| event.occurred_at).min().unwrap_or(now);
+    let latest = unique.iter().map(|(_, event)| event.occurred_at).max().unwrap_or(now);
     let boosters = crate::xp::store::boosters_overlapping(&tx, user_id, earliest, latest).await?;
     let credited: Vec<Credited<'_>> = unique
         .iter()
@@ -166,10 +146,7 @@ async fn ingest_for_user(
             .into_iter()
             .map(|event| (event.event_id.clone(), event))
             .collect();
-        for (index, event) in unique
-            .iter()
-            .filter(|(_, event)| !inserted.contains(&event.event_id))
-        {
+        for (index, event) in unique.iter().filter(|(_, event)| !inserted.contains(&event.event_id)) {
             if stored.get(&event.event_id) == Some(*event) {
                 report.duplicates += 1;
             } else {
@@ -191,15 +168,9 @@ async fn ingest_for_user(
     let mut xp_delta = 0i64;
     let mut deltas: BTreeMap<chrono::NaiveDate, RollupDelta> = BTreeMap::new();
     let accepted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
-    for item in credited
-        .iter()
-        .filter(|item| accepted.contains(item.event.event_id.as_str()))
-    {
+    for item in credited.iter().filter(|item| accepted.contains(item.event.event_id.as_str())) {
         xp_delta += i64::from(item.credited_xp);
-        deltas
-            .entry(item.local_date)
-            .or_default()
-            .add(item.event, item.credited_xp);
+        deltas.entry(item.local_date).or_default().add(item.event, item.credited_xp);
         if item.credited_xp > 0 {
             covered.extend(stats.streak.record_learning(item.local_date));
         }

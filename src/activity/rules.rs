@@ -32,9 +32,7 @@ impl EventKind {
 
     /// Parses a wire name.
     pub fn parse(name: &str) -> Option<EventKind> {
-        [EventKind::Segment, EventKind::Quiz, EventKind::Session]
-            .into_iter()
-            .find(|kind| kind.name() == name)
+        [EventKind::Segment, EventKind::Quiz, EventKind::Session].into_iter().find(|kind| kind.name() == name)
     }
 }
 
@@ -67,13 +65,10 @@ pub fn validate(event: &pb::ActivityEvent, now: DateTime<Utc>) -> Result<Event, 
     if event.user_id.is_empty() || event.user_id.chars().count() > 64 {
         return Err("user_id: must be 1 to 64 characters".to_owned());
     }
-    let kind = EventKind::parse(&event.r#type).ok_or_else(|| {
-        "type: must be segment_completed, quiz_completed or learning_session".to_owned()
-    })?;
+    let kind = EventKind::parse(&event.r#type)
+        .ok_or_else(|| "type: must be segment_completed, quiz_completed or learning_session".to_owned())?;
     let occurred_at = DateTime::parse_from_rfc3339(&event.occurred_at)
-        .map_err(|_| {
-            "occurred_at: must be an RFC 3339 timestamp such as 2026-05-01T09:30:00Z".to_owned()
-        })?
+        .map_err(|_| "occurred_at: must be an RFC 3339 timestamp such as 2026-05-01T09:30:00Z".to_owned())?
         .with_timezone(&Utc)
         .trunc_subsecs(6);
     if occurred_at > now + MAX_FUTURE_SKEW {
@@ -147,9 +142,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
 
     fn segment(xp: i32) -> pb::ActivityEvent {
@@ -174,14 +167,8 @@ mod tests {
         assert_eq!(credited_xp(15, at("2026-05-01T09:59:59Z"), &[booster]), 15);
         assert_eq!(credited_xp(15, at("2026-05-01T10:00:00Z"), &[booster]), 23); // 22.5 → 23
         assert_eq!(credited_xp(15, at("2026-05-01T10:15:00Z"), &[booster]), 15);
-        let weak = BoosterWindow {
-            multiplier: 1.25,
-            ..booster
-        };
-        assert_eq!(
-            credited_xp(10, at("2026-05-01T10:01:00Z"), &[weak, booster]),
-            15
-        );
+        let weak = BoosterWindow { multiplier: 1.25, ..booster };
+        assert_eq!(credited_xp(10, at("2026-05-01T10:01:00Z"), &[weak, booster]), 15);
         assert_eq!(credited_xp(3, at("2026-05-01T10:01:00Z"), &[weak]), 4); // 3.75 → 4
     }
 
@@ -190,55 +177,20 @@ mod tests {
     fn validation_names_the_field() {
         let now = at("2026-05-01T12:00:00Z");
         assert!(validate(&segment(10), now).is_ok());
-        assert!(
-            validate(&segment(1001), now)
-                .unwrap_err()
-                .starts_with("xp:")
-        );
+        assert!(validate(&segment(1001), now).unwrap_err().starts_with("xp:"));
         assert!(validate(&segment(-1), now).unwrap_err().starts_with("xp:"));
-        let future = pb::ActivityEvent {
-            occurred_at: "2026-05-01T12:05:01Z".into(),
-            ..segment(1)
-        };
-        assert!(
-            validate(&future, now)
-                .unwrap_err()
-                .starts_with("occurred_at:")
-        );
-        let skewed = pb::ActivityEvent {
-            occurred_at: "2026-05-01T12:05:00Z".into(),
-            ..segment(1)
-        };
+        let future = pb::ActivityEvent { occurred_at: "2026-05-01T12:05:01Z".into(), ..segment(1) };
+        assert!(validate(&future, now).unwrap_err().starts_with("occurred_at:"));
+        let skewed = pb::ActivityEvent { occurred_at: "2026-05-01T12:05:00Z".into(), ..segment(1) };
         assert!(validate(&skewed, now).is_ok());
-        let session = pb::ActivityEvent {
-            r#type: "learning_session".into(),
-            xp: 0,
-            duration_seconds: 0,
-            ..segment(0)
-        };
-        assert!(
-            validate(&session, now)
-                .unwrap_err()
-                .starts_with("duration_seconds:")
-        );
-        let bad_type = pb::ActivityEvent {
-            r#type: "lesson".into(),
-            ..segment(1)
-        };
+        let session =
+            pb::ActivityEvent { r#type: "learning_session".into(), xp: 0, duration_seconds: 0, ..segment(0) };
+        assert!(validate(&session, now).unwrap_err().starts_with("duration_seconds:"));
+        let bad_type = pb::ActivityEvent { r#type: "lesson".into(), ..segment(1) };
         assert!(validate(&bad_type, now).unwrap_err().starts_with("type:"));
-        let bad_time = pb::ActivityEvent {
-            occurred_at: "yesterday".into(),
-            ..segment(1)
-        };
-        assert!(
-            validate(&bad_time, now)
-                .unwrap_err()
-                .starts_with("occurred_at:")
-        );
-        let no_id = pb::ActivityEvent {
-            event_id: String::new(),
-            ..segment(1)
-        };
+        let bad_time = pb::ActivityEvent { occurred_at: "yesterday".into(), ..segment(1) };
+        assert!(validate(&bad_time, now).unwrap_err().starts_with("occurred_at:"));
+        let no_id = pb::ActivityEvent { event_id: String::new(), ..segment(1) };
         assert!(validate(&no_id, now).unwrap_err().starts_with("event_id:"));
     }
 

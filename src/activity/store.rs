@@ -35,37 +35,22 @@ pub async fn insert_new(
              on conflict (user_id, event_id) do nothing returning event_id",
         )
         .await?;
-    let ids: Vec<&str> = events
-        .iter()
-        .map(|item| item.event.event_id.as_str())
-        .collect();
+    let ids: Vec<&str> = events.iter().map(|item| item.event.event_id.as_str()).collect();
     let kinds: Vec<&str> = events.iter().map(|item| item.event.kind.name()).collect();
     let occurred: Vec<DateTime<Utc>> = events.iter().map(|item| item.event.occurred_at).collect();
     let xps: Vec<i32> = events.iter().map(|item| item.event.xp).collect();
     let passed: Vec<bool> = events.iter().map(|item| item.event.passed).collect();
-    let durations: Vec<i32> = events
-        .iter()
-        .map(|item| item.event.duration_seconds)
-        .collect();
+    let durations: Vec<i32> = events.iter().map(|item| item.event.duration_seconds).collect();
     let credited: Vec<i32> = events.iter().map(|item| item.credited_xp).collect();
     let dates: Vec<NaiveDate> = events.iter().map(|item| item.local_date).collect();
     let rows = client
-        .query(
-            &statement,
-            &[
-                &user_id, &ids, &kinds, &occurred, &xps, &passed, &durations, &credited, &dates,
-            ],
-        )
+        .query(&statement, &[&user_id, &ids, &kinds, &occurred, &xps, &passed, &durations, &credited, &dates])
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
 /// Returns the stored form of events by id, to tell replays from conflicts.
-pub async fn find(
-    client: &impl GenericClient,
-    user_id: &str,
-    event_ids: &[&str],
-) -> ApiResult<Vec<Event>> {
+pub async fn find(client: &impl GenericClient, user_id: &str, event_ids: &[&str]) -> ApiResult<Vec<Event>> {
     let statement = client
         .prepare_cached(
             "select event_id, event_type, occurred_at, base_xp, passed, duration_seconds \
@@ -155,16 +140,9 @@ pub async fn add_to_rollups(
         )
         .await?;
     let dates: Vec<NaiveDate> = deltas.iter().map(|(date, _)| *date).collect();
-    let column = |pick: fn(&RollupDelta) -> i32| {
-        deltas
-            .iter()
-            .map(|(_, delta)| pick(delta))
-            .collect::<Vec<i32>>()
-    };
-    let seconds: Vec<i64> = deltas
-        .iter()
-        .map(|(_, delta)| delta.learning_seconds)
-        .collect();
+    let column =
+        |pick: fn(&RollupDelta) -> i32| deltas.iter().map(|(_, delta)| pick(delta)).collect::<Vec<i32>>();
+    let seconds: Vec<i64> = deltas.iter().map(|(_, delta)| delta.learning_seconds).collect();
     client
         .execute(
             &statement,

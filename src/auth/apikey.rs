@@ -112,19 +112,15 @@ impl ApiKeyStore {
 
     /// Returns the caller a presented secret stands for, `Ok(None)` when it is
     /// unknown or revoked.
-    pub async fn authenticate(
-        &self,
-        secret: &str,
-    ) -> Result<Option<Caller>, crate::error::ApiError> {
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Caller>, crate::error::ApiError> {
         let presented = hash(secret);
         let client = self.pool.get().await?;
         let statement = client
-            .prepare_cached("select key_hash, scopes, user_id from api_key where key_hash = $1 and revoked_at is null")
+            .prepare_cached(
+                "select key_hash, scopes, user_id from api_key where key_hash = $1 and revoked_at is null",
+            )
             .await?;
-        let Some(row) = client
-            .query_opt(&statement, &[&presented.as_slice()])
-            .await?
-        else {
+        let Some(row) = client.query_opt(&statement, &[&presented.as_slice()]).await? else {
             return Ok(None);
         };
         let stored: &[u8] = row.get("key_hash");
@@ -133,9 +129,6 @@ impl ApiKeyStore {
         }
         let names: Vec<String> = row.get("scopes");
         let scopes = Scopes::parse_list(names.iter().map(String::as_str)).unwrap_or_default();
-        Ok(Some(Caller {
-            user_id: row.get("user_id"),
-            scopes,
-        }))
+        Ok(Some(Caller { user_id: row.get("user_id"), scopes }))
     }
 }

@@ -68,19 +68,10 @@ fn credential(headers: &HeaderMap) -> Credential<'_> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Credential::None;
     };
-    let Some(token) = value
-        .to_str()
-        .ok()
-        .and_then(|text| text.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(token) = value.to_str().ok().and_then(|text| text.strip_prefix("Bearer ")).map(str::trim) else {
         return Credential::Malformed;
     };
-    if token.starts_with(KEY_PREFIX) {
-        Credential::ApiKey(token)
-    } else {
-        Credential::Jwt(token)
-    }
+    if token.starts_with(KEY_PREFIX) { Credential::ApiKey(token) } else { Credential::Jwt(token) }
 }
 
 impl Authenticator {
@@ -90,10 +81,9 @@ impl Authenticator {
                 "missing credentials: send Authorization: Bearer <token> or x-api-key",
             )),
             Credential::Malformed => Err(Status::unauthenticated("malformed credentials")),
-            Credential::Jwt(token) => self
-                .jwt
-                .verify(token, self.clock.now().timestamp())
-                .map_err(Status::unauthenticated),
+            Credential::Jwt(token) => {
+                self.jwt.verify(token, self.clock.now().timestamp()).map_err(Status::unauthenticated)
+            }
             Credential::ApiKey(key) => match self.keys.authenticate(key).await {
                 Ok(Some(caller)) => Ok(caller),
                 Ok(None) => Err(Status::unauthenticated("unknown or revoked api key")),
@@ -116,15 +106,10 @@ impl Authenticator {
             ));
         }
         if !wants_user && caller.user_id.is_some() {
-            return Err(Status::permission_denied(
-                "this method is internal: it needs a service key",
-            ));
+            return Err(Status::permission_denied("this method is internal: it needs a service key"));
         }
         if !caller.scopes.contains(scope) {
-            return Err(Status::permission_denied(format!(
-                "missing scope {}",
-                scope.name()
-            )));
+            return Err(Status::permission_denied(format!("missing scope {}", scope.name())));
         }
         Ok(Some(caller))
     }
@@ -139,9 +124,7 @@ pub struct AuthLayer {
 impl AuthLayer {
     /// Creates the layer.
     pub fn new(jwt: JwtVerifier, keys: ApiKeyStore, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            authenticator: Arc::new(Authenticator { jwt, keys, clock }),
-        }
+        Self { authenticator: Arc::new(Authenticator { jwt, keys, clock }) }
     }
 }
 
@@ -149,10 +132,7 @@ impl<S> tower::Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService {
-            inner,
-            authenticator: self.authenticator.clone(),
-        }
+        AuthService { inner, authenticator: self.authenticator.clone() }
     }
 }
 
@@ -184,10 +164,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            match authenticator
-                .authorize(request.uri().path(), request.headers())
-                .await
-            {
+            match authenticator.authorize(request.uri().path(), request.headers()).await {
                 Ok(Some(caller)) => {
                     request.extensions_mut().insert(caller);
                 }
@@ -206,30 +183,15 @@ mod tests {
     #[test]
     /// Every method of the read API needs a user; ingestion and users need a service key.
     fn policies_of_the_contract() {
-        assert_eq!(
-            policy("/xentree.v1.XpService/GetPublicProfile"),
-            Policy::Public
-        );
-        assert_eq!(
-            policy("/xentree.v1.XpService/GetProfile"),
-            Policy::User(Scope::XpRead)
-        );
+        assert_eq!(policy("/xentree.v1.XpService/GetPublicProfile"), Policy::Public);
+        assert_eq!(policy("/xentree.v1.XpService/GetProfile"), Policy::User(Scope::XpRead));
         assert_eq!(
             policy("/xentree.v1.AnalyticsService/GetLearningTime"),
             Policy::User(Scope::ConversationsRead)
         );
-        assert_eq!(
-            policy("/xentree.v1.QuestService/CompleteQuest"),
-            Policy::User(Scope::QuestsWrite)
-        );
-        assert_eq!(
-            policy("/xentree.v1.ActivityService/IngestEvents"),
-            Policy::Service(Scope::EventsWrite)
-        );
-        assert_eq!(
-            policy("/xentree.v1.UserService/GrantTokens"),
-            Policy::Service(Scope::UsersWrite)
-        );
+        assert_eq!(policy("/xentree.v1.QuestService/CompleteQuest"), Policy::User(Scope::QuestsWrite));
+        assert_eq!(policy("/xentree.v1.ActivityService/IngestEvents"), Policy::Service(Scope::EventsWrite));
+        assert_eq!(policy("/xentree.v1.UserService/GrantTokens"), Policy::Service(Scope::UsersWrite));
         assert_eq!(policy("/grpc.health.v1.Health/Check"), Policy::Public);
     }
 }

@@ -53,14 +53,8 @@ impl JwtVerifier {
         let mut validation = Validation::new(Algorithm::HS256);
         // Expiry is checked against the service's clock below, not the system's.
         validation.validate_exp = false;
-        validation.required_spec_claims = ["exp", "sub"]
-            .iter()
-            .map(|claim| (*claim).to_owned())
-            .collect();
-        Self {
-            key: DecodingKey::from_secret(secret.as_bytes()),
-            validation,
-        }
+        validation.required_spec_claims = ["exp", "sub"].iter().map(|claim| (*claim).to_owned()).collect();
+        Self { key: DecodingKey::from_secret(secret.as_bytes()), validation }
     }
 
     /// Returns the caller a token stands for, or why it is refused.
@@ -76,24 +70,14 @@ impl JwtVerifier {
         }
         let scopes = match claims.scope.as_deref() {
             None => Scopes::USER_DEFAULT,
-            Some(text) => {
-                Scopes::parse_list(text.split_whitespace()).map_err(|_| "invalid token scope")?
-            }
+            Some(text) => Scopes::parse_list(text.split_whitespace()).map_err(|_| "invalid token scope")?,
         };
-        Ok(Caller {
-            user_id: Some(claims.sub),
-            scopes,
-        })
+        Ok(Caller { user_id: Some(claims.sub), scopes })
     }
 }
 
 /// Signs a user token; used by the CLI's demo output, tests and the benchmark.
-pub fn sign_user_token(
-    secret: &str,
-    user_id: &str,
-    expires_at_unix: i64,
-    scope: Option<&str>,
-) -> String {
+pub fn sign_user_token(secret: &str, user_id: &str, expires_at_unix: i64, scope: Option<&str>) -> String {
     #[derive(serde::Serialize)]
     struct Outgoing<'a> {
         sub: &'a str,
@@ -101,11 +85,7 @@ pub fn sign_user_token(
         #[serde(skip_serializing_if = "Option::is_none")]
         scope: Option<&'a str>,
     }
-    let claims = Outgoing {
-        sub: user_id,
-        exp: expires_at_unix,
-        scope,
-    };
+    let claims = Outgoing { sub: user_id, exp: expires_at_unix, scope };
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(Algorithm::HS256),
         &claims,

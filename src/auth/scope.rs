@@ -18,13 +18,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    const ALL: [Scope; 5] = [
-        Scope::XpRead,
-        Scope::QuestsWrite,
-        Scope::ConversationsRead,
-        Scope::EventsWrite,
-        Scope::UsersWrite,
-    ];
+    const ALL: [Scope; 5] =
+        [Scope::XpRead, Scope::QuestsWrite, Scope::ConversationsRead, Scope::EventsWrite, Scope::UsersWrite];
 
     /// Returns the scope's name as written in tokens and keys.
     pub fn name(self) -> &'static str {
@@ -54,9 +49,7 @@ pub struct Scopes(u8);
 impl Scopes {
     /// What a user token without a `scope` claim may do: every user scope.
     pub const USER_DEFAULT: Scopes = Scopes(
-        (1 << Scope::XpRead as u8)
-            | (1 << Scope::QuestsWrite as u8)
-            | (1 << Scope::ConversationsRead as u8),
+        (1 << Scope::XpRead as u8) | (1 << Scope::QuestsWrite as u8) | (1 << Scope::ConversationsRead as u8),
     );
 
     /// Parses scope names, refusing unknown ones.
@@ -76,11 +69,7 @@ impl Scopes {
 
     /// Returns the names in the set.
     pub fn names(self) -> Vec<&'static str> {
-        Scope::ALL
-            .into_iter()
-            .filter(|scope| self.contains(*scope))
-            .map(Scope::name)
-            .collect()
+        Scope::ALL.into_iter().filter(|scope| self.contains(*scope)).map(Scope::name).collect()
     }
 }
 

@@ -26,26 +26,20 @@ impl Cache {
     /// Prepares a connection to `url`. It connects lazily and reconnects by
     /// itself, so a Redis that is down does not stop the service.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)
-            .map_err(|error| anyhow::anyhow!("REDIS_URL is not valid: {error}"))?;
+        let client =
+            redis::Client::open(url).map_err(|error| anyhow::anyhow!("REDIS_URL is not valid: {error}"))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(250)))
             .set_response_timeout(Some(OPERATION_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
         let connection = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self {
-            connection: Some(connection),
-            prefix: prefix.to_owned(),
-        })
+        Ok(Self { connection: Some(connection), prefix: prefix.to_owned() })
     }
 
     /// A cache that stores nothing (every read goes to PostgreSQL).
     pub fn disabled() -> Self {
-        Self {
-            connection: None,
-            prefix: String::new(),
-        }
+        Self { connection: None, prefix: String::new() }
     }
 
     /// Returns the key of a user's entry of `kind`.
@@ -55,9 +49,7 @@ impl Cache {
 
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
         let mut connection = self.connection.clone()?;
-        match tokio::time::timeout(OPERATION_TIMEOUT, command.query_async::<T>(&mut connection))
-            .await
-        {
+        match tokio::time::timeout(OPERATION_TIMEOUT, command.query_async::<T>(&mut connection)).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => {
                 tracing::debug!(error = %error, "redis command failed");
@@ -72,9 +64,7 @@ impl Cache {
 
     /// Returns a cached value, or `None` on a miss or when Redis is unavailable.
     pub async fn get(&self, user_id: &str, kind: &str) -> Option<Vec<u8>> {
-        let reply: Option<Option<Vec<u8>>> = self
-            .run(redis::cmd("GET").arg(self.key(user_id, kind)))
-            .await;
+        let reply: Option<Option<Vec<u8>>> = self.run(redis::cmd("GET").arg(self.key(user_id, kind))).await;
         if reply.is_none() && self.connection.is_some() {
             metrics::counter!("xentree_cache_fallbacks_total").increment(1);
         }
@@ -84,15 +74,8 @@ impl Cache {
     /// Stores a value for `ttl` (at least a second).
     pub async fn put(&self, user_id: &str, kind: &str, value: &[u8], ttl: Duration) {
         let seconds = ttl.as_secs().max(1);
-        let _: Option<()> = self
-            .run(
-                redis::cmd("SET")
-                    .arg(self.key(user_id, kind))
-                    .arg(value)
-                    .arg("EX")
-                    .arg(seconds),
-            )
-            .await;
+        let _: Option<()> =
+            self.run(redis::cmd("SET").arg(self.key(user_id, kind)).arg(value).arg("EX").arg(seconds)).await;
     }
 
     /// Removes every entry of a user; called after each commit that changes the user.

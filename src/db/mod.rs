@@ -18,19 +18,13 @@ mod embedded {
 /// Builds the connection pool. Connections are opened on demand, so this
 /// succeeds even while PostgreSQL is down.
 pub fn connect(database_url: &str, max_size: usize, wait: Duration) -> anyhow::Result<Pool> {
-    let config: tokio_postgres::Config = database_url
-        .parse()
-        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    let config: tokio_postgres::Config =
+        database_url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let mut config = config;
     config.connect_timeout(Duration::from_secs(3));
     config.application_name("xentree");
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager =
+        Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(max_size)
         .timeouts(Timeouts {
@@ -45,20 +39,11 @@ pub fn connect(database_url: &str, max_size: usize, wait: Duration) -> anyhow::R
 
 /// Applies every pending migration.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    let mut client = pool
-        .get()
-        .await
-        .context("connecting to PostgreSQL to migrate")?;
-    let report = embedded::migrations::runner()
-        .run_async(&mut **client)
-        .await
-        .context("applying migrations")?;
+    let mut client = pool.get().await.context("connecting to PostgreSQL to migrate")?;
+    let report =
+        embedded::migrations::runner().run_async(&mut **client).await.context("applying migrations")?;
     for migration in report.applied_migrations() {
-        tracing::info!(
-            version = migration.version(),
-            name = migration.name(),
-            "migration applied"
-        );
+        tracing::info!(version = migration.version(), name = migration.name(), "migration applied");
     }
     Ok(())
 }
@@ -66,10 +51,7 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
 /// Checks that PostgreSQL answers.
 pub async fn ping(pool: &Pool) -> anyhow::Result<()> {
     let client = pool.get().await.context("connecting to PostgreSQL")?;
-    client
-        .simple_query("select 1")
-        .await
-        .context("pinging PostgreSQL")?;
+    client.simple_query("select 1").await.context("pinging PostgreSQL")?;
     Ok(())
 }
 
@@ -94,12 +76,9 @@ fn is_retryable(error: &ApiError) -> bool {
     let ApiError::Internal(inner) = error else {
         return false;
     };
-    inner
-        .downcast_ref::<tokio_postgres::Error>()
-        .and_then(|db_error| db_error.code())
-        .is_some_and(|code| {
-            code == &SqlState::T_R_SERIALIZATION_FAILURE || code == &SqlState::T_R_DEADLOCK_DETECTED
-        })
+    inner.downcast_ref::<tokio_postgres::Error>().and_then(|db_error| db_error.code()).is_some_and(|code| {
+        code == &SqlState::T_R_SERIALIZATION_FAILURE || code == &SqlState::T_R_DEADLOCK_DETECTED
+    })
 }
 
 /// Runs `attempt` again (a few times) when it failed with a serialization

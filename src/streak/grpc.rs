@@ -18,11 +18,7 @@ pub fn encode(view: &super::StreakView) -> pb::StreakStatus {
         longest_streak: view.state.longest,
         freezes_available: view.state.freezes_available,
         freezes_used: view.state.freezes_used,
-        last_activity: view
-            .state
-            .last_learning_date
-            .map(format_date)
-            .unwrap_or_default(),
+        last_activity: view.state.last_learning_date.map(format_date).unwrap_or_default(),
         streak_at_risk: view.at_risk,
         today: format_date(view.today),
     }

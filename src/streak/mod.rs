@@ -30,20 +30,13 @@ pub struct StreakView {
 /// Returns the streak view of a stored state at `today`.
 pub fn view(stored: &StreakState, today: NaiveDate) -> StreakView {
     let (state, pending_covered) = stored.as_of(today);
-    StreakView {
-        today,
-        at_risk: stored.at_risk(today),
-        state,
-        pending_covered,
-    }
+    StreakView { today, at_risk: stored.at_risk(today), state, pending_covered }
 }
 
 /// Reads a user's streak.
 pub async fn status(state: &AppState, user_id: &str) -> ApiResult<StreakView> {
     let client = state.db.get().await?;
-    let stats = store::load(&client, user_id)
-        .await?
-        .ok_or_else(unknown_user)?;
+    let stats = store::load(&client, user_id).await?.ok_or_else(unknown_user)?;
     let today = crate::time::local_date(state.clock.now(), stats.timezone);
     Ok(view(&stats.streak, today))
 }
@@ -57,17 +50,13 @@ pub async fn buy_freeze(state: &AppState, user_id: &str) -> ApiResult<(i32, i64)
         let today = crate::time::local_date(state.clock.now(), stats.timezone);
         // A write that touches the inventory settles up to yesterday first, so
         // the new freeze protects only days missed from now on.
-        let covered = today
-            .pred_opt()
-            .map(|yesterday| stats.streak.settle_through(yesterday))
-            .unwrap_or_default();
+        let covered =
+            today.pred_opt().map(|yesterday| stats.streak.settle_through(yesterday)).unwrap_or_default();
         stats
             .streak
             .add_freeze()
             .map_err(|reason| ApiError::FailedPrecondition(format!("freezes: {reason}")))?;
-        let Some(balance) =
-            crate::token::append(&tx, user_id, -FREEZE_PRICE, "streak freeze").await?
-        else {
+        let Some(balance) = crate::token::append(&tx, user_id, -FREEZE_PRICE, "streak freeze").await? else {
             return Err(ApiError::FailedPrecondition(format!(
                 "token_balance: a freeze costs {FREEZE_PRICE} tokens, the balance is {}",
                 stats.token_balance

@@ -82,10 +82,7 @@ impl StreakState {
     /// `today`, with the dates a freeze would cover: what a read shows.
     pub fn as_of(&self, today: NaiveDate) -> (StreakState, Vec<NaiveDate>) {
         let mut view = self.clone();
-        let covered = today
-            .pred_opt()
-            .map(|yesterday| view.settle_through(yesterday))
-            .unwrap_or_default();
+        let covered = today.pred_opt().map(|yesterday| view.settle_through(yesterday)).unwrap_or_default();
         (view, covered)
     }
 
@@ -115,10 +112,7 @@ mod tests {
             state.settle_through(day(offset).pred_opt().unwrap());
             state.record_learning(day(offset));
         }
-        assert_eq!(
-            (state.current, state.longest, state.last_learning_date),
-            (3, 3, Some(day(2)))
-        );
+        assert_eq!((state.current, state.longest, state.last_learning_date), (3, 3, Some(day(2))));
     }
 
     #[test]
@@ -133,16 +127,10 @@ mod tests {
     #[test]
     /// A missed day with a freeze is covered; the next with none ends the streak.
     fn freezes_cover_then_the_streak_breaks() {
-        let mut state = StreakState {
-            freezes_available: 1,
-            ..StreakState::default()
-        };
+        let mut state = StreakState { freezes_available: 1, ..StreakState::default() };
         state.record_learning(day(0));
         assert_eq!(state.record_learning(day(2)), vec![day(1)]);
-        assert_eq!(
-            (state.current, state.freezes_available, state.freezes_used),
-            (2, 0, 1)
-        );
+        assert_eq!((state.current, state.freezes_available, state.freezes_used), (2, 0, 1));
         assert!(state.record_learning(day(4)).is_empty());
         assert_eq!((state.current, state.longest), (1, 2));
     }
@@ -150,10 +138,7 @@ mod tests {
     #[test]
     /// With no streak alive, missed days consume nothing.
     fn no_streak_consumes_no_freeze() {
-        let mut state = StreakState {
-            freezes_available: 2,
-            ..StreakState::default()
-        };
+        let mut state = StreakState { freezes_available: 2, ..StreakState::default() };
         state.settle_through(day(10));
         state.record_learning(day(12));
         assert_eq!((state.current, state.freezes_available), (1, 2));
@@ -166,18 +151,11 @@ mod tests {
         state.record_learning(day(0));
         assert!(!state.at_risk(day(0)), "learned today");
         assert!(state.at_risk(day(1)), "nothing today, no freeze");
-        assert_eq!(
-            state.as_of(day(2)).0.current,
-            0,
-            "yesterday missed without a freeze"
-        );
+        assert_eq!(state.as_of(day(2)).0.current, 0, "yesterday missed without a freeze");
         state.freezes_available = 1;
         assert!(!state.at_risk(day(1)), "a freeze would cover today");
         let (view, covered) = state.as_of(day(2));
-        assert_eq!(
-            (view.current, view.freezes_available, covered),
-            (1, 0, vec![day(1)])
-        );
+        assert_eq!((view.current, view.freezes_available, covered), (1, 0, vec![day(1)]));
         assert!(view.at_risk(day(2)));
     }
 

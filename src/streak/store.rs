@@ -46,24 +46,14 @@ fn from_row(row: &Row) -> Stats {
 /// Reads a user's stats without locking; `None` for an unknown user.
 pub async fn load(client: &impl GenericClient, user_id: &str) -> ApiResult<Option<Stats>> {
     let statement = client.prepare_cached(SELECT).await?;
-    Ok(client
-        .query_opt(&statement, &[&user_id])
-        .await?
-        .as_ref()
-        .map(from_row))
+    Ok(client.query_opt(&statement, &[&user_id]).await?.as_ref().map(from_row))
 }
 
 /// Reads and locks a user's stats row for the rest of the transaction: every
 /// write for one user passes here, so writes for one user are serialised.
 pub async fn lock(client: &impl GenericClient, user_id: &str) -> ApiResult<Option<Stats>> {
-    let statement = client
-        .prepare_cached(&format!("{SELECT} for update of s"))
-        .await?;
-    Ok(client
-        .query_opt(&statement, &[&user_id])
-        .await?
-        .as_ref()
-        .map(from_row))
+    let statement = client.prepare_cached(&format!("{SELECT} for update of s")).await?;
+    Ok(client.query_opt(&statement, &[&user_id]).await?.as_ref().map(from_row))
 }
 
 /// Stores the streak state and adds `xp_delta` to the total.

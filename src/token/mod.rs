@@ -20,10 +20,7 @@ pub async fn append(
              where user_id = $1 and token_balance + $2 >= 0 returning token_balance",
         )
         .await?;
-    let Some(row) = client
-        .query_opt(&update, &[&user_id, &i64::from(amount)])
-        .await?
-    else {
+    let Some(row) = client.query_opt(&update, &[&user_id, &i64::from(amount)]).await? else {
         return Ok(None);
     };
     let insert = client
@@ -31,11 +28,6 @@ pub async fn append(
             "insert into token_ledger (user_id, entry_id, amount, reason) values ($1, $2, $3, $4)",
         )
         .await?;
-    client
-        .execute(
-            &insert,
-            &[&user_id, &uuid::Uuid::new_v4(), &amount, &reason],
-        )
-        .await?;
+    client.execute(&insert, &[&user_id, &uuid::Uuid::new_v4(), &amount, &reason]).await?;
     Ok(Some(row.get(0)))
 }

@@ -49,8 +49,6 @@ impl UserService for UserGrpc {
         let request = request.into_inner();
         rules::validate_grant(&request)?;
         let balance = super::grant_tokens(&self.0, &request).await?;
-        Ok(Response::new(pb::GrantTokensResponse {
-            token_balance: crate::xp::clamp_i32(balance),
-        }))
+        Ok(Response::new(pb::GrantTokensResponse { token_balance: crate::xp::clamp_i32(balance) }))
     }
 }

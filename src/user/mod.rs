@@ -21,15 +21,12 @@ pub async fn upsert(state: &AppState, user: NewUser) -> ApiResult<UserRecord> {
         let tx = client.transaction().await?;
         let previous = store::lock_username(&tx, &user.user_id).await?;
         if !store::claim_username(&tx, &user.username_key(), &user.user_id).await? {
-            return Err(ApiError::AlreadyExists(format!(
-                "username: {:?} is taken",
-                user.username
-            )));
+            return Err(ApiError::AlreadyExists(format!("username: {:?} is taken", user.username)));
         }
-        if let Some(previous) = previous.map(|name| name.to_ascii_lowercase()) {
-            if previous != user.username_key() {
-                store::release_username(&tx, &previous, &user.user_id).await?;
-            }
+        if let Some(previous) = previous.map(|name| name.to_ascii_lowercase())
+            && previous != user.username_key()
+        {
+            store::release_username(&tx, &previous, &user.user_id).await?;
         }
         let record = store::upsert(&tx, &user).await?;
         tx.commit().await?;

@@ -43,15 +43,9 @@ impl TryFrom<pb::UpsertUserRequest> for NewUser {
     fn try_from(request: pb::UpsertUserRequest) -> Result<Self, Self::Error> {
         validate_user_id(&request.user_id)?;
         let username_ok = (3..=32).contains(&request.username.len())
-            && request
-                .username
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || b"_.-".contains(&byte));
+            && request.username.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_.-".contains(&byte));
         if !username_ok {
-            return Err(ApiError::invalid(
-                "username",
-                "must be 3 to 32 of A-Z a-z 0-9 _ . -",
-            ));
+            return Err(ApiError::invalid("username", "must be 3 to 32 of A-Z a-z 0-9 _ . -"));
         }
         let email_ok = request.email.is_empty()
             || (request.email.chars().count() <= 254
@@ -66,25 +60,14 @@ impl TryFrom<pb::UpsertUserRequest> for NewUser {
                 "must be an address such as ada@example.org, at most 254 characters",
             ));
         }
-        if request.display_name.chars().count() > 100
-            || request.display_name.chars().any(char::is_control)
-        {
-            return Err(ApiError::invalid(
-                "display_name",
-                "must be at most 100 printable characters",
-            ));
+        if request.display_name.chars().count() > 100 || request.display_name.chars().any(char::is_control) {
+            return Err(ApiError::invalid("display_name", "must be at most 100 printable characters"));
         }
         if request.timezone.is_empty() {
-            return Err(ApiError::invalid(
-                "timezone",
-                "is required (an IANA name such as Europe/Paris)",
-            ));
+            return Err(ApiError::invalid("timezone", "is required (an IANA name such as Europe/Paris)"));
         }
         let timezone = crate::time::parse_timezone(&request.timezone).ok_or_else(|| {
-            ApiError::invalid(
-                "timezone",
-                format!("unknown time zone {:?}", truncate(&request.timezone)),
-            )
+            ApiError::invalid("timezone", format!("unknown time zone {:?}", truncate(&request.timezone)))
         })?;
         Ok(NewUser {
             user_id: request.user_id,
@@ -115,15 +98,9 @@ impl TryFrom<&pb::StartBoosterRequest> for NewBooster {
             return Err(ApiError::invalid("multiplier", "must be 1 to 10"));
         }
         if !(1..=604_800).contains(&request.duration_seconds) {
-            return Err(ApiError::invalid(
-                "duration_seconds",
-                "must be 1 to 604800 (7 days)",
-            ));
+            return Err(ApiError::invalid("duration_seconds", "must be 1 to 604800 (7 days)"));
         }
-        Ok(NewBooster {
-            multiplier: request.multiplier,
-            duration_seconds: request.duration_seconds,
-        })
+        Ok(NewBooster { multiplier: request.multiplier, duration_seconds: request.duration_seconds })
     }
 }
 
@@ -131,10 +108,7 @@ impl TryFrom<&pb::StartBoosterRequest> for NewBooster {
 pub fn validate_grant(request: &pb::GrantTokensRequest) -> Result<(), ApiError> {
     validate_user_id(&request.user_id)?;
     if request.amount == 0 || request.amount.unsigned_abs() > 1_000_000 {
-        return Err(ApiError::invalid(
-            "amount",
-            "must be non-zero and within ±1000000",
-        ));
+        return Err(ApiError::invalid("amount", "must be non-zero and within ±1000000"));
     }
     let reason_chars = request.reason.chars().count();
     if reason_chars == 0 || reason_chars > 200 {
@@ -164,9 +138,7 @@ mod tests {
 
     fn field_of(result: Result<NewUser, ApiError>) -> String {
         match result {
-            Err(ApiError::InvalidArgument(message)) => {
-                message.split(':').next().unwrap().to_owned()
-            }
+            Err(ApiError::InvalidArgument(message)) => message.split(':').next().unwrap().to_owned(),
             other => panic!("expected invalid argument, got {other:?}"),
         }
     }
@@ -183,17 +155,11 @@ mod tests {
     /// Each bad field is named.
     fn invalid_fields_are_named() {
         assert_eq!(
-            field_of(NewUser::try_from(pb::UpsertUserRequest {
-                username: "ab".into(),
-                ..request()
-            })),
+            field_of(NewUser::try_from(pb::UpsertUserRequest { username: "ab".into(), ..request() })),
             "username"
         );
         assert_eq!(
-            field_of(NewUser::try_from(pb::UpsertUserRequest {
-                username: "a b c".into(),
-                ..request()
-            })),
+            field_of(NewUser::try_from(pb::UpsertUserRequest { username: "a b c".into(), ..request() })),
             "username"
         );
         assert_eq!(
@@ -204,17 +170,11 @@ mod tests {
             "timezone"
         );
         assert_eq!(
-            field_of(NewUser::try_from(pb::UpsertUserRequest {
-                email: "nope".into(),
-                ..request()
-            })),
+            field_of(NewUser::try_from(pb::UpsertUserRequest { email: "nope".into(), ..request() })),
             "email"
         );
         assert_eq!(
-            field_of(NewUser::try_from(pb::UpsertUserRequest {
-                user_id: "x".repeat(65),
-                ..request()
-            })),
+            field_of(NewUser::try_from(pb::UpsertUserRequest { user_id: "x".repeat(65), ..request() })),
             "user_id"
         );
     }

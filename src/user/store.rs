@@ -35,17 +35,10 @@ fn from_row(row: &Row) -> UserRecord {
 }
 
 /// Returns the username a user holds now, locking the user's row.
-pub async fn lock_username(
-    client: &impl GenericClient,
-    user_id: &str,
-) -> ApiResult<Option<String>> {
-    let statement = client
-        .prepare_cached("select username from app_user where user_id = $1 for update")
-        .await?;
-    Ok(client
-        .query_opt(&statement, &[&user_id])
-        .await?
-        .map(|row| row.get(0)))
+pub async fn lock_username(client: &impl GenericClient, user_id: &str) -> ApiResult<Option<String>> {
+    let statement =
+        client.prepare_cached("select username from app_user where user_id = $1 for update").await?;
+    Ok(client.query_opt(&statement, &[&user_id]).await?.map(|row| row.get(0)))
 }
 
 /// Claims `username_key` for `user_id`; false when another user holds it.
@@ -61,10 +54,7 @@ pub async fn claim_username(
              where username_claim.user_id = excluded.user_id returning user_id",
         )
         .await?;
-    Ok(client
-        .query_opt(&statement, &[&username_key, &user_id])
-        .await?
-        .is_some())
+    Ok(client.query_opt(&statement, &[&username_key, &user_id]).await?.is_some())
 }
 
 /// Gives up a username the user no longer uses.
@@ -73,12 +63,9 @@ pub async fn release_username(
     username_key: &str,
     user_id: &str,
 ) -> ApiResult<()> {
-    let statement = client
-        .prepare_cached("delete from username_claim where username_key = $1 and user_id = $2")
-        .await?;
-    client
-        .execute(&statement, &[&username_key, &user_id])
-        .await?;
+    let statement =
+        client.prepare_cached("delete from username_claim where username_key = $1 and user_id = $2").await?;
+    client.execute(&statement, &[&username_key, &user_id]).await?;
     Ok(())
 }
 
@@ -108,9 +95,7 @@ pub async fn upsert(client: &impl GenericClient, user: &NewUser) -> ApiResult<Us
         )
         .await?;
     let stats = client
-        .prepare_cached(
-            "insert into user_stats (user_id) values ($1) on conflict (user_id) do nothing",
-        )
+        .prepare_cached("insert into user_stats (user_id) values ($1) on conflict (user_id) do nothing")
         .await?;
     client.execute(&stats, &[&user.user_id]).await?;
     Ok(from_row(&row))
@@ -123,23 +108,12 @@ pub async fn find(client: &impl GenericClient, user_id: &str) -> ApiResult<Optio
             "select user_id, username, email, display_name, timezone, public_profile from app_user where user_id = $1",
         )
         .await?;
-    Ok(client
-        .query_opt(&statement, &[&user_id])
-        .await?
-        .as_ref()
-        .map(from_row))
+    Ok(client.query_opt(&statement, &[&user_id]).await?.as_ref().map(from_row))
 }
 
 /// Returns the id of the user holding a username (case-insensitive).
-pub async fn find_by_username(
-    client: &impl GenericClient,
-    username: &str,
-) -> ApiResult<Option<String>> {
-    let statement = client
-        .prepare_cached("select user_id from username_claim where username_key = $1")
-        .await?;
-    Ok(client
-        .query_opt(&statement, &[&username.to_ascii_lowercase()])
-        .await?
-        .map(|row| row.get(0)))
+pub async fn find_by_username(client: &impl GenericClient, username: &str) -> ApiResult<Option<String>> {
+    let statement =
+        client.prepare_cached("select user_id from username_claim where username_key = $1").await?;
+    Ok(client.query_opt(&statement, &[&username.to_ascii_lowercase()]).await?.map(|row| row.get(0)))
 }

@@ -50,31 +50,16 @@ mod tests {
         assert_eq!([1, 2, 3, 4, 5].map(threshold), [0, 100, 300, 600, 1000]);
         assert_eq!(
             progress(0),
-            LevelProgress {
-                level: 1,
-                xp_into_level: 0,
-                xp_to_next_level: 100,
-                next_level_xp: 100
-            }
+            LevelProgress { level: 1, xp_into_level: 0, xp_to_next_level: 100, next_level_xp: 100 }
         );
         assert_eq!(progress(99).level, 1);
         assert_eq!(
             progress(100),
-            LevelProgress {
-                level: 2,
-                xp_into_level: 0,
-                xp_to_next_level: 200,
-                next_level_xp: 300
-            }
+            LevelProgress { level: 2, xp_into_level: 0, xp_to_next_level: 200, next_level_xp: 300 }
         );
         assert_eq!(
             progress(999),
-            LevelProgress {
-                level: 4,
-                xp_into_level: 399,
-                xp_to_next_level: 1,
-                next_level_xp: 1000
-            }
+            LevelProgress { level: 4, xp_into_level: 399, xp_to_next_level: 1, next_level_xp: 1000 }
         );
         assert_eq!(progress(1000).level, 5);
     }

@@ -20,13 +20,7 @@ pub async fn insert_booster(
     client
         .execute(
             &statement,
-            &[
-                &user_id,
-                &uuid::Uuid::new_v4(),
-                &booster.multiplier,
-                &booster.starts_at,
-                &booster.ends_at,
-            ],
+            &[&user_id, &uuid::Uuid::new_v4(), &booster.multiplier, &booster.starts_at, &booster.ends_at],
         )
         .await?;
     Ok(())
@@ -47,10 +41,6 @@ pub async fn boosters_overlapping(
     let rows = client.query(&statement, &[&user_id, &from, &to]).await?;
     Ok(rows
         .iter()
-        .map(|row| BoosterWindow {
-            multiplier: row.get(0),
-            starts_at: row.get(1),
-            ends_at: row.get(2),
-        })
+        .map(|row| BoosterWindow { multiplier: row.get(0), starts_at: row.get(1), ends_at: row.get(2) })
         .collect())
 }

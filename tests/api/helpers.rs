@@ -1,0 +1,268 @@
+//! Test harness: a fresh database per test, the real server on port 0 with an
+//! injected clock, tonic clients, and credentials.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tonic::transport::Channel;
+use xentree::auth::{ApiKeyStore, Scopes};
+use xentree::config::Settings;
+use xentree::proto as pb;
+use xentree::server::Application;
+use xentree::time::ManualClock;
+
+pub(crate) const JWT_SECRET: &str = "test-secret-of-some-length";
+pub(crate) const ADMIN_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn base_url() -> String {
+    std::env::var("TEST_DATABASE_BASE").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+pub(crate) fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+}
+
+/// Parses an RFC 3339 instant.
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("test instant").with_timezone(&Utc)
+}
+
+/// A running server over a database of its own, dropped with it.
+pub(crate) struct TestApp {
+    pub(crate) app: Option<Application>,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) channel: Channel,
+    pub(crate) database_name: String,
+    /// A service key with events:write and users:write.
+    pub(crate) service_key: String,
+}
+
+impl TestApp {
+    pub(crate) fn state(&self) -> &xentree::state::AppState {
+        &self.app.as_ref().expect("running").state
+    }
+
+    /// A user token valid for an hour of the injected clock.
+    pub(crate) fn token(&self, user_id: &str) -> String {
+        let expires = self.clock_now().timestamp() + 3600;
+        xentree::auth::sign_user_token(JWT_SECRET, user_id, expires, None)
+    }
+
+    pub(crate) fn clock_now(&self) -> DateTime<Utc> {
+        use xentree::time::Clock as _;
+        self.clock.now()
+    }
+
+    pub(crate) fn set_now(&self, instant: &str) {
+        self.clock.set(at(instant));
+    }
+
+    pub(crate) fn users(&self) -> pb::user_service_client::UserServiceClient<Channel> {
+        pb::user_service_client::UserServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn activity(&self) -> pb::activity_service_client::ActivityServiceClient<Channel> {
+        pb::activity_service_client::ActivityServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn streaks(&self) -> pb::streak_service_client::StreakServiceClient<Channel> {
+        pb::streak_service_client::StreakServiceClient::new(self.channel.clone())
+    }
+
+    /// A request carrying the service key.
+    pub(crate) fn as_service<T>(&self, message: T) -> tonic::Request<T> {
+        with_bearer(message, &self.service_key)
+    }
+
+    /// A request carrying a user token.
+    pub(crate) fn as_user<T>(&self, user_id: &str, message: T) -> tonic::Request<T> {
+        with_bearer(message, &self.token(user_id))
+    }
+
+    /// Creates a user in `timezone`.
+    pub(crate) async fn create_user(&self, user_id: &str, username: &str, timezone: &str) -> pb::User {
+        self.users()
+            .upsert_user(self.as_service(pb::UpsertUserRequest {
+                user_id: user_id.into(),
+                username: username.into(),
+                email: format!("{username}@example.org"),
+                display_name: format!("Learner {username}"),
+                timezone: timezone.into(),
+                public_profile: None,
+            }))
+            .await
+            .expect("create user")
+            .into_inner()
+    }
+
+    /// Sends events and returns the report.
+    pub(crate) async fn ingest(&self, events: Vec<pb::ActivityEvent>) -> pb::IngestEventsResponse {
+        self.activity()
+            .ingest_events(self.as_service(pb::IngestEventsRequest { events }))
+            .await
+            .expect("ingest")
+            .into_inner()
+    }
+
+    /// Runs a query on the test database.
+    pub(crate) async fn db(&self) -> deadpool_postgres::Object {
+        self.state().db.get().await.expect("db connection")
+    }
+
+    /// Returns (total_xp, current, longest, freezes_available, freezes_used, last_learning_date, token_balance).
+    pub(crate) async fn stats(&self, user_id: &str) -> Stats {
+        let row = self
+            .db()
+            .await
+            .query_one(
+                "select total_xp, current_streak, longest_streak, freezes_available, freezes_used, \
+                 last_learning_date::text as last, token_balance from user_stats where user_id = $1",
+                &[&user_id],
+            )
+            .await
+            .expect("stats row");
+        Stats {
+            total_xp: row.get("total_xp"),
+            current: row.get("current_streak"),
+            longest: row.get("longest_streak"),
+            freezes_available: row.get("freezes_available"),
+            freezes_used: row.get("freezes_used"),
+            last_learning_date: row.get("last"),
+            token_balance: row.get("token_balance"),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone)]
+pub(crate) struct Stats {
+    pub(crate) total_xp: i64,
+    pub(crate) current: i32,
+    pub(crate) longest: i32,
+    pub(crate) freezes_available: i32,
+    pub(crate) freezes_used: i32,
+    pub(crate) last_learning_date: Option<String>,
+    pub(crate) token_balance: i64,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Drop the database on a thread of its own: Drop cannot await, and the
+        // test's runtime may be shutting down.
+        let name = self.database_name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async move {
+                if let Ok((client, connection)) =
+                    tokio_postgres::connect(ADMIN_DATABASE_URL, tokio_postgres::NoTls).await
+                {
+                    tokio::spawn(connection);
+                    let _ =
+                        client.batch_execute(&format!("drop database if exists {name} with (force)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub(crate) fn with_bearer<T>(message: T, credential: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {credential}").parse().expect("header"));
+    request
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        xentree::telemetry::init_tracing();
+    }
+}
+
+/// Test settings for a database, with everything else defaulted for tests.
+pub(crate) fn settings_for(database_url: &str, cache_prefix: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_owned(),
+        redis_url: redis_url(),
+        cache_prefix: cache_prefix.to_owned(),
+        jwt_secret: JWT_SECRET.to_owned(),
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+        cors_origins: vec!["*".to_owned()],
+        db_pool_size: 8,
+        db_pool_wait_ms: 2000,
+        request_timeout_ms: 10_000,
+    }
+}
+
+/// Creates an empty database and returns its name and URL.
+pub(crate) async fn create_database() -> (String, String) {
+    let name = format!("xentree_test_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(ADMIN_DATABASE_URL, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432 (start it with .ci/run or scripts/services)");
+    tokio::spawn(connection);
+    client.batch_execute(&format!("create database {name}")).await.expect("create test database");
+    let url = format!("{}/{name}", base_url());
+    (name, url)
+}
+
+/// Starts the real server on port 0 over a fresh database, the clock at `now`.
+pub(crate) async fn spawn_app_at(now: &str) -> TestApp {
+    init_logs();
+    let (database_name, database_url) = create_database().await;
+    let settings = settings_for(&database_url, &format!("xentree-test-{database_name}"));
+    let clock = ManualClock::new(at(now));
+    let app = Application::build(&settings, clock.clone()).await.expect("server starts");
+    let channel =
+        Channel::from_shared(format!("http://{}", app.addr)).unwrap().connect().await.expect("connect");
+    let keys = ApiKeyStore::new(app.state.db.clone());
+    let scopes = Scopes::parse_list(["events:write", "users:write"]).unwrap();
+    let service_key = keys.create("tests", scopes, None).await.expect("service key").secret;
+    TestApp { app: Some(app), clock, channel, database_name, service_key }
+}
+
+/// Starts the server with the clock at 2026-06-10 12:00 UTC.
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_at("2026-06-10T12:00:00Z").await
+}
+
+/// A segment event.
+pub(crate) fn segment(event_id: &str, user_id: &str, occurred_at: &str, xp: i32) -> pb::ActivityEvent {
+    pb::ActivityEvent {
+        event_id: event_id.into(),
+        user_id: user_id.into(),
+        r#type: "segment_completed".into(),
+        occurred_at: occurred_at.into(),
+        xp,
+        ..Default::default()
+    }
+}
+
+/// A quiz event.
+pub(crate) fn quiz(
+    event_id: &str,
+    user_id: &str,
+    occurred_at: &str,
+    xp: i32,
+    passed: bool,
+) -> pb::ActivityEvent {
+    pb::ActivityEvent {
+        r#type: "quiz_completed".into(),
+        passed,
+        ..segment(event_id, user_id, occurred_at, xp)
+    }
+}
+
+/// A learning session event.
+pub(crate) fn session(
+    event_id: &str,
+    user_id: &str,
+    occurred_at: &str,
+    duration_seconds: i32,
+) -> pb::ActivityEvent {
+    pb::ActivityEvent {
+        r#type: "learning_session".into(),
+        duration_seconds,
+        ..segment(event_id, user_id, occurred_at, 0)
+    }
+}
