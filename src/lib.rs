@@ -10,9 +10,10 @@
 //! - [`time`]: user time zones, local dates, the injectable clock.
 //! - One module per concept, each with `rules.rs` (pure logic), `store.rs`
 //!   (SQL) and `grpc.rs` (the adapter): [`activity`] (ingestion), [`user`],
-//!   [`xp`], [`streak`]; [`token`] is the ledger.
+//!   [`xp`], [`streak`], [`analytics`]; [`token`] is the ledger.
 
 pub mod activity;
+pub mod analytics;
 pub mod auth;
 pub mod cache;
 pub mod config;

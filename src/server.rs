@@ -70,6 +70,12 @@ impl Application {
                 ))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             )
+            .add_service(proto::xp_service_server::XpServiceServer::new(crate::xp::grpc::XpGrpc(
+                state.clone(),
+            )))
+            .add_service(proto::analytics_service_server::AnalyticsServiceServer::new(
+                crate::analytics::grpc::AnalyticsGrpc(state.clone()),
+            ))
             .add_service(proto::streak_service_server::StreakServiceServer::new(
                 crate::streak::grpc::StreakGrpc(state.clone()),
             ))
@@ -149,12 +155,16 @@ fn cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// Pings Redis now and then, logging changes and exporting `xentree_redis_up`.
+/// Pings Redis every second, logging changes, exporting `xentree_redis_up` and
+/// retrying invalidations that failed while it was unreachable.
 fn spawn_redis_watch(cache: Cache) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut was_up = None;
         loop {
             let up = cache.ping().await;
+            if up {
+                cache.retry_invalidations().await;
+            }
             metrics::gauge!("xentree_redis_up").set(if up { 1.0 } else { 0.0 });
             if was_up != Some(up) {
                 if up {
@@ -164,7 +174,7 @@ fn spawn_redis_watch(cache: Cache) -> tokio::task::JoinHandle<()> {
                 }
                 was_up = Some(up);
             }
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     })
 }

@@ -161,3 +161,58 @@ pub async fn add_to_rollups(
         .await?;
     Ok(())
 }
+
+/// One local date of a user's roll-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DayRollup {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Everything recorded on it.
+    pub totals: RollupDelta,
+}
+
+impl DayRollup {
+    /// Credited XP of the day.
+    pub fn xp(&self) -> i32 {
+        self.totals.xp_segments + self.totals.xp_quizzes
+    }
+
+    /// True when anything at all was recorded.
+    pub fn has_activity(&self) -> bool {
+        self.totals != RollupDelta::default()
+    }
+}
+
+/// Returns the roll-ups of `[from, to]`, ascending, optionally only days with a
+/// learning session: one index range scan.
+pub async fn rollups_between(
+    client: &impl GenericClient,
+    user_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    sessions_only: bool,
+) -> ApiResult<Vec<DayRollup>> {
+    let statement = client
+        .prepare_cached(
+            "select local_date, xp_segments, xp_quizzes, segments, quizzes, quizzes_passed, learning_seconds, \
+             sessions from daily_rollup where user_id = $1 and local_date between $2 and $3 \
+             and (not $4 or sessions > 0) order by local_date",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&user_id, &from, &to, &sessions_only]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| DayRollup {
+            date: row.get(0),
+            totals: RollupDelta {
+                xp_segments: row.get(1),
+                xp_quizzes: row.get(2),
+                segments: row.get(3),
+                quizzes: row.get(4),
+                quizzes_passed: row.get(5),
+                learning_seconds: row.get(6),
+                sessions: row.get(7),
+            },
+        })
+        .collect())
+}

@@ -1,25 +1,53 @@
-//! Redis in front of the hottest reads, cache-aside: typed keys, TTLs, and
-//! invalidation after every commit that changes a user.
+//! Redis in front of the hottest reads, cache-aside: typed keys, expiry at the
+//! user's next local midnight, and invalidation after every commit that
+//! changes a user.
 //!
 //! Keys look like `xentree:{<user_id>}:<kind>`: the braces are a Redis Cluster
-//! hash tag, so one user's keys share a slot. Redis is never the system of
-//! record: every operation has a short timeout, and a Redis that is down or
-//! slow only sends reads to PostgreSQL (counted by `xentree_cache_fallbacks_total`).
+//! hash tag, so one user's keys share a slot and every script touches one
+//! slot. Redis is never the system of record: every operation has a short
+//! timeout, and a Redis that is down or slow only sends reads to PostgreSQL
+//! (counted by `xentree_cache_fallbacks_total`).
+//!
+//! Races between a slow read and a write are closed by a per-user generation
+//! counter: invalidation bumps it, and a read stores what it loaded only if
+//! the generation is still the one it saw before loading. Invalidations that
+//! fail (Redis unreachable) are retried until they succeed.
 
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::error::ApiResult;
 
 /// The kinds of per-user entries; invalidation removes them all.
 pub const KINDS: [&str; 3] = ["profile", "streak", "quests"];
 
+/// No entry lives longer than this, whatever its natural expiry.
+const MAX_TTL: Duration = Duration::from_secs(600);
+/// The generation counter outlives every entry it guards.
+const GENERATION_TTL_SECONDS: u64 = 86_400;
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(150);
+
+/// Reads the entry and the generation in one round trip.
+const GET_SCRIPT: &str = "return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}";
+/// Stores the entry only if the generation is unchanged (ARGV[3] = '' for none).
+const PUT_SCRIPT: &str = "local generation = redis.call('GET', KEYS[2]) or '' \
+    if generation == ARGV[3] then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end return 0";
+/// Bumps the generation and removes every entry.
+const INVALIDATE_SCRIPT: &str = "redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) \
+    for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end return 1";
 
 /// A handle to the cache; cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
     connection: Option<ConnectionManager>,
     prefix: String,
+    /// Users whose invalidation failed, retried by [`Cache::retry_invalidations`].
+    pending: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Cache {
@@ -34,17 +62,21 @@ impl Cache {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
         let connection = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { connection: Some(connection), prefix: prefix.to_owned() })
+        Ok(Self { connection: Some(connection), prefix: prefix.to_owned(), pending: Arc::default() })
     }
 
     /// A cache that stores nothing (every read goes to PostgreSQL).
     pub fn disabled() -> Self {
-        Self { connection: None, prefix: String::new() }
+        Self { connection: None, prefix: String::new(), pending: Arc::default() }
     }
 
     /// Returns the key of a user's entry of `kind`.
     pub fn key(&self, user_id: &str, kind: &str) -> String {
         format!("{}:{{{user_id}}}:{kind}", self.prefix)
+    }
+
+    fn generation_key(&self, user_id: &str) -> String {
+        self.key(user_id, "generation")
     }
 
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
@@ -62,38 +94,128 @@ impl Cache {
         }
     }
 
-    /// Returns a cached value, or `None` on a miss or when Redis is unavailable.
-    pub async fn get(&self, user_id: &str, kind: &str) -> Option<Vec<u8>> {
-        let reply: Option<Option<Vec<u8>>> = self.run(redis::cmd("GET").arg(self.key(user_id, kind))).await;
-        if reply.is_none() && self.connection.is_some() {
-            metrics::counter!("xentree_cache_fallbacks_total").increment(1);
+    fn script(source: &str, keys: &[String], args: &[&[u8]]) -> redis::Cmd {
+        let mut command = redis::cmd("EVAL");
+        command.arg(source).arg(keys.len()).arg(keys);
+        for arg in args {
+            command.arg(*arg);
         }
-        reply.flatten()
+        command
     }
 
-    /// Stores a value for `ttl` (at least a second).
-    pub async fn put(&self, user_id: &str, kind: &str, value: &[u8], ttl: Duration) {
-        let seconds = ttl.as_secs().max(1);
-        let _: Option<()> =
-            self.run(redis::cmd("SET").arg(self.key(user_id, kind)).arg(value).arg("EX").arg(seconds)).await;
+    /// Returns the cached message of `kind` for a user if it is still valid at
+    /// `now`; otherwise loads it with `load` (which returns the message and the
+    /// instant it stops being valid) and stores it.
+    pub async fn get_or_load<M, F, Fut>(
+        &self,
+        user_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+        load: F,
+    ) -> ApiResult<M>
+    where
+        M: prost::Message + Default,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ApiResult<(M, DateTime<Utc>)>>,
+    {
+        if self.connection.is_none() {
+            return Ok(load().await?.0);
+        }
+        let keys = [self.key(user_id, kind), self.generation_key(user_id)];
+        let reply: Option<(Option<Vec<u8>>, Option<String>)> =
+            self.run(&Self::script(GET_SCRIPT, &keys, &[])).await;
+        let Some((entry, generation)) = reply else {
+            metrics::counter!("xentree_cache_fallbacks_total").increment(1);
+            return Ok(load().await?.0);
+        };
+        if let Some(message) = entry.as_deref().and_then(|bytes| decode_entry::<M>(bytes, now)) {
+            metrics::counter!("xentree_cache_hits_total", "kind" => kind.to_owned()).increment(1);
+            return Ok(message);
+        }
+        metrics::counter!("xentree_cache_misses_total", "kind" => kind.to_owned()).increment(1);
+        let (message, valid_until) = load().await?;
+        let ttl = (valid_until - now).to_std().unwrap_or_default().min(MAX_TTL);
+        if !ttl.is_zero() {
+            let entry = encode_entry(&message, valid_until);
+            let seconds = ttl.as_secs().max(1).to_string();
+            let generation = generation.unwrap_or_default();
+            let args: [&[u8]; 3] = [&entry, seconds.as_bytes(), generation.as_bytes()];
+            let _: Option<i64> = self.run(&Self::script(PUT_SCRIPT, &keys, &args)).await;
+        }
+        Ok(message)
     }
 
-    /// Removes every entry of a user; called after each commit that changes the user.
+    /// Removes every entry of a user; called after each commit that changes
+    /// the user. A failure is remembered and retried.
     pub async fn invalidate_user(&self, user_id: &str) {
         if self.connection.is_none() {
             return;
         }
-        let keys: Vec<String> = KINDS.iter().map(|kind| self.key(user_id, kind)).collect();
-        let removed: Option<i64> = self.run(redis::cmd("DEL").arg(keys)).await;
-        if removed.is_none() {
+        if !self.try_invalidate(user_id).await {
             metrics::counter!("xentree_cache_invalidation_failures_total").increment(1);
-            tracing::warn!(user_id = %user_id, "cache invalidation failed; entries expire by their TTL");
+            tracing::warn!(user_id = %user_id, "cache invalidation failed; it will be retried");
+            self.pending.lock().expect("pending lock").insert(user_id.to_owned());
         }
+    }
+
+    async fn try_invalidate(&self, user_id: &str) -> bool {
+        let mut keys = vec![self.generation_key(user_id)];
+        keys.extend(KINDS.iter().map(|kind| self.key(user_id, kind)));
+        let ttl = GENERATION_TTL_SECONDS.to_string();
+        let done: Option<i64> = self.run(&Self::script(INVALIDATE_SCRIPT, &keys, &[ttl.as_bytes()])).await;
+        done.is_some()
+    }
+
+    /// Retries the invalidations that failed; returns how many are still pending.
+    pub async fn retry_invalidations(&self) -> usize {
+        let users: Vec<String> = self.pending.lock().expect("pending lock").iter().cloned().collect();
+        for user_id in users {
+            if self.try_invalidate(&user_id).await {
+                self.pending.lock().expect("pending lock").remove(&user_id);
+            }
+        }
+        self.pending.lock().expect("pending lock").len()
     }
 
     /// Tells whether Redis answers a PING.
     pub async fn ping(&self) -> bool {
         let pong: Option<String> = self.run(&redis::cmd("PING")).await;
         pong.is_some()
+    }
+}
+
+/// An entry is the instant it stops being valid (milliseconds, 8 bytes big
+/// endian) followed by the encoded message: checked on every read, so an entry
+/// never outlives the user's day even if Redis keeps it a little longer.
+fn encode_entry<M: prost::Message>(message: &M, valid_until: DateTime<Utc>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 + message.encoded_len());
+    bytes.extend_from_slice(&valid_until.timestamp_millis().to_be_bytes());
+    message.encode(&mut bytes).expect("a Vec grows as needed");
+    bytes
+}
+
+fn decode_entry<M: prost::Message + Default>(bytes: &[u8], now: DateTime<Utc>) -> Option<M> {
+    let (header, body) = bytes.split_first_chunk::<8>()?;
+    if now.timestamp_millis() >= i64::from_be_bytes(*header) {
+        return None;
+    }
+    M::decode(body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto as pb;
+
+    #[test]
+    /// An entry reads back until the instant it stops being valid.
+    fn entries_expire_by_their_own_instant() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let message =
+            pb::StreakStatus { current_streak: 4, today: "2027-01-15".into(), ..Default::default() };
+        let entry = encode_entry(&message, now + chrono::Duration::seconds(10));
+        assert_eq!(decode_entry::<pb::StreakStatus>(&entry, now), Some(message));
+        assert_eq!(decode_entry::<pb::StreakStatus>(&entry, now + chrono::Duration::seconds(10)), None);
+        assert_eq!(decode_entry::<pb::StreakStatus>(&entry[..5], now), None);
     }
 }

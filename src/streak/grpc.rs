@@ -31,8 +31,7 @@ impl StreakService for StreakGrpc {
         request: Request<pb::GetStreakStatusRequest>,
     ) -> Result<Response<pb::StreakStatus>, Status> {
         let user_id = Caller::user_of(&request)?;
-        let view = super::status(&self.0, user_id).await?;
-        Ok(Response::new(encode(&view)))
+        Ok(Response::new(super::status(&self.0, user_id).await?))
     }
 
     async fn buy_streak_freeze(

@@ -8,6 +8,7 @@ pub mod store;
 use chrono::NaiveDate;
 
 use crate::error::{ApiError, ApiResult};
+use crate::proto as pb;
 use crate::state::AppState;
 use rules::StreakState;
 
@@ -33,12 +34,19 @@ pub fn view(stored: &StreakState, today: NaiveDate) -> StreakView {
     StreakView { today, at_risk: stored.at_risk(today), state, pending_covered }
 }
 
-/// Reads a user's streak.
-pub async fn status(state: &AppState, user_id: &str) -> ApiResult<StreakView> {
-    let client = state.db.get().await?;
-    let stats = store::load(&client, user_id).await?.ok_or_else(unknown_user)?;
-    let today = crate::time::local_date(state.clock.now(), stats.timezone);
-    Ok(view(&stats.streak, today))
+/// Reads a user's streak status, cached until the user's next local midnight.
+pub async fn status(state: &AppState, user_id: &str) -> ApiResult<pb::StreakStatus> {
+    let now = state.clock.now();
+    state
+        .cache
+        .get_or_load(user_id, "streak", now, || async {
+            let client = state.db.get().await?;
+            let stats = store::load(&client, user_id).await?.ok_or_else(unknown_user)?;
+            let today = crate::time::local_date(now, stats.timezone);
+            let status = grpc::encode(&view(&stats.streak, today));
+            Ok((status, crate::time::start_of_next_day(today, stats.timezone)))
+        })
+        .await
 }
 
 /// Buys one freeze for [`FREEZE_PRICE`] tokens; returns (freezes held, token balance).

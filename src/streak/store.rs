@@ -11,6 +11,12 @@ use crate::error::ApiResult;
 /// A user's stats row with the time zone needed to read it.
 #[derive(Clone, Debug)]
 pub struct Stats {
+    /// As registered (case kept).
+    pub username: String,
+    /// Shown on profiles.
+    pub display_name: String,
+    /// Whether the public profile is visible.
+    pub public_profile: bool,
     /// The user's current time zone.
     pub timezone: Tz,
     /// All XP ever credited.
@@ -21,13 +27,16 @@ pub struct Stats {
     pub token_balance: i64,
 }
 
-const SELECT: &str = "select u.timezone, s.total_xp, s.current_streak, s.longest_streak, s.last_learning_date, \
+const SELECT: &str = "select u.username, u.display_name, u.public_profile, u.timezone, s.total_xp, s.current_streak, s.longest_streak, s.last_learning_date, \
      s.settled_through, s.freezes_available, s.freezes_used, s.token_balance \
      from user_stats s join app_user u on u.user_id = s.user_id where s.user_id = $1 and u.user_id = $1";
 
 fn from_row(row: &Row) -> Stats {
     let timezone: String = row.get("timezone");
     Stats {
+        username: row.get("username"),
+        display_name: row.get("display_name"),
+        public_profile: row.get("public_profile"),
         // Stored zones were validated on the way in; UTC only guards a manual edit.
         timezone: crate::time::parse_timezone(&timezone).unwrap_or(Tz::UTC),
         total_xp: row.get("total_xp"),

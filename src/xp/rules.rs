@@ -39,6 +39,17 @@ pub fn progress(total_xp: i64) -> LevelProgress {
     }
 }
 
+/// The heatmap level of a day: 0 with no activity at all, otherwise
+/// `max(1, ceil(4 · xp / M))` with `M` the window's largest day (1 when 0).
+pub fn pulse_level(xp: i64, window_max_xp: i64, has_activity: bool) -> i32 {
+    if !has_activity {
+        return 0;
+    }
+    let max = window_max_xp.max(1);
+    let level = (4 * xp.max(0) + max - 1) / max;
+    level.clamp(1, 4) as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +73,22 @@ mod tests {
             LevelProgress { level: 4, xp_into_level: 399, xp_to_next_level: 1, next_level_xp: 1000 }
         );
         assert_eq!(progress(1000).level, 5);
+    }
+
+    #[test]
+    /// Heatmap levels split the window's best day into quarters, rounding up.
+    fn pulse_levels() {
+        assert_eq!(pulse_level(0, 0, false), 0);
+        assert_eq!(pulse_level(0, 0, true), 1, "a session-only day still shows");
+        assert_eq!(pulse_level(0, 100, true), 1);
+        assert_eq!(pulse_level(1, 100, true), 1);
+        assert_eq!(pulse_level(25, 100, true), 1);
+        assert_eq!(pulse_level(26, 100, true), 2);
+        assert_eq!(pulse_level(50, 100, true), 2);
+        assert_eq!(pulse_level(51, 100, true), 3);
+        assert_eq!(pulse_level(75, 100, true), 3);
+        assert_eq!(pulse_level(76, 100, true), 4);
+        assert_eq!(pulse_level(100, 100, true), 4);
     }
 
     /// Counts levels up one at a time: obviously right, too slow for the service.

@@ -44,3 +44,15 @@ pub async fn boosters_overlapping(
         .map(|row| BoosterWindow { multiplier: row.get(0), starts_at: row.get(1), ends_at: row.get(2) })
         .collect())
 }
+
+/// Returns the booster active at `instant` with the largest multiplier.
+pub async fn active_booster(
+    client: &impl GenericClient,
+    user_id: &str,
+    instant: DateTime<Utc>,
+) -> ApiResult<Option<BoosterWindow>> {
+    Ok(boosters_overlapping(client, user_id, instant, instant)
+        .await?
+        .into_iter()
+        .max_by(|left, right| left.multiplier.total_cmp(&right.multiplier)))
+}

@@ -1,0 +1,93 @@
+//! Learning-time analytics: totals and a sparse daily breakdown of learning
+//! sessions between two local dates (inclusive), or over all time.
+
+pub mod grpc;
+
+use chrono::NaiveDate;
+
+use crate::activity::store::rollups_between;
+use crate::error::{ApiError, ApiResult};
+use crate::proto as pb;
+use crate::state::AppState;
+use crate::time::{format_date, parse_date};
+use crate::xp::clamp_i32;
+
+/// An inclusive range of local dates; either end may be open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateRange {
+    /// First date, or the beginning of time.
+    pub from: Option<NaiveDate>,
+    /// Last date, or the end of time.
+    pub to: Option<NaiveDate>,
+}
+
+impl TryFrom<&pb::GetLearningTimeRequest> for DateRange {
+    type Error = ApiError;
+
+    fn try_from(request: &pb::GetLearningTimeRequest) -> Result<Self, Self::Error> {
+        let parse = |field: &str, text: &str| -> Result<Option<NaiveDate>, ApiError> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            parse_date(text).map(Some).ok_or_else(|| {
+                ApiError::invalid(field, format!("{text:?} is not a date in the form YYYY-MM-DD"))
+            })
+        };
+        let range = DateRange { from: parse("from", &request.from)?, to: parse("to", &request.to)? };
+        if let (Some(from), Some(to)) = (range.from, range.to)
+            && from > to
+        {
+            return Err(ApiError::invalid("from", "must not be after to"));
+        }
+        Ok(range)
+    }
+}
+
+/// Learning time of a user over `range`.
+pub async fn learning_time(state: &AppState, user_id: &str, range: DateRange) -> ApiResult<pb::LearningTime> {
+    let client = state.db.get().await?;
+    crate::xp::load_stats(&client, user_id).await?;
+    // Roll-ups are stored by local date; open ends become dates no one has.
+    let from = range.from.unwrap_or(NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date"));
+    let to = range.to.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"));
+    let days = rollups_between(&client, user_id, from, to, true).await?;
+    let total_seconds: i64 = days.iter().map(|day| day.totals.learning_seconds).sum();
+    let total_sessions: i64 = days.iter().map(|day| i64::from(day.totals.sessions)).sum();
+    let average = if total_sessions == 0 { 0 } else { (total_seconds + total_sessions / 2) / total_sessions };
+    Ok(pb::LearningTime {
+        total_learning_time: clamp_i32(total_seconds),
+        total_sessions: clamp_i32(total_sessions),
+        avg_session_length: clamp_i32(average),
+        daily_breakdown: days
+            .iter()
+            .map(|day| pb::DailyLearningTime {
+                date: format_date(day.date),
+                learning_time: clamp_i32(day.totals.learning_seconds),
+                sessions: day.totals.sessions,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(from: &str, to: &str) -> Result<DateRange, ApiError> {
+        DateRange::try_from(&pb::GetLearningTimeRequest { from: from.into(), to: to.into() })
+    }
+
+    #[test]
+    /// Both ends optional and inclusive; bad dates and reversed ranges name the field.
+    fn date_range_validation() {
+        assert_eq!(range("", "").unwrap(), DateRange { from: None, to: None });
+        assert!(range("2026-01-01", "2026-01-01").is_ok());
+        assert!(
+            matches!(range("2026-02-30", ""), Err(ApiError::InvalidArgument(m)) if m.starts_with("from:"))
+        );
+        assert!(matches!(range("", "tomorrow"), Err(ApiError::InvalidArgument(m)) if m.starts_with("to:")));
+        assert!(
+            matches!(range("2026-03-02", "2026-03-01"), Err(ApiError::InvalidArgument(m)) if m.starts_with("from:"))
+        );
+    }
+}
