@@ -38,6 +38,11 @@ pub(crate) struct TestApp {
 }
 
 impl TestApp {
+    /// The address the server listens on (gRPC, gRPC-Web, health).
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        self.app.as_ref().expect("running").addr
+    }
+
     pub(crate) fn state(&self) -> &xentree::state::AppState {
         &self.app.as_ref().expect("running").state
     }

@@ -3,7 +3,10 @@
 
 mod auth;
 mod concurrency;
+mod envoy;
+mod grpc_web;
 mod helpers;
 mod ingestion;
+mod rest;
 mod streaks;
 mod users;
