@@ -27,6 +27,16 @@ pub(crate) fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("test instant").with_timezone(&Utc)
 }
 
+/// The UTC instant (RFC 3339) of a local wall time `YYYY-MM-DDTHH:MM` in `zone`.
+pub(crate) fn local_instant(zone: &str, wall: &str) -> String {
+    use chrono::TimeZone as _;
+    let zone: chrono_tz::Tz = zone.parse().expect("zone");
+    let naive = chrono::NaiveDateTime::parse_from_str(wall, "%Y-%m-%dT%H:%M").expect("wall time");
+    let instant =
+        zone.from_local_datetime(&naive).earliest().expect("existing local time").with_timezone(&Utc);
+    instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// A running server over a database of its own, dropped with it.
 pub(crate) struct TestApp {
     pub(crate) app: Option<Application>,
@@ -68,6 +78,14 @@ impl TestApp {
 
     pub(crate) fn activity(&self) -> pb::activity_service_client::ActivityServiceClient<Channel> {
         pb::activity_service_client::ActivityServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn xp(&self) -> pb::xp_service_client::XpServiceClient<Channel> {
+        pb::xp_service_client::XpServiceClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn analytics(&self) -> pb::analytics_service_client::AnalyticsServiceClient<Channel> {
+        pb::analytics_service_client::AnalyticsServiceClient::new(self.channel.clone())
     }
 
     pub(crate) fn streaks(&self) -> pb::streak_service_client::StreakServiceClient<Channel> {
@@ -213,9 +231,15 @@ pub(crate) async fn create_database() -> (String, String) {
 
 /// Starts the real server on port 0 over a fresh database, the clock at `now`.
 pub(crate) async fn spawn_app_at(now: &str) -> TestApp {
+    spawn_app_with(now, |_| {}).await
+}
+
+/// Like [`spawn_app_at`], with settings adjusted by `adjust`.
+pub(crate) async fn spawn_app_with(now: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let (database_name, database_url) = create_database().await;
-    let settings = settings_for(&database_url, &format!("xentree-test-{database_name}"));
+    let mut settings = settings_for(&database_url, &format!("xentree-test-{database_name}"));
+    adjust(&mut settings);
     let clock = ManualClock::new(at(now));
     let app = Application::build(&settings, clock.clone()).await.expect("server starts");
     let channel =

@@ -2,11 +2,13 @@
 //! server on port 0 and a fresh database per test.
 
 mod auth;
+mod cache;
 mod concurrency;
 mod envoy;
 mod grpc_web;
 mod helpers;
 mod ingestion;
+mod reads;
 mod rest;
 mod streaks;
 mod users;

@@ -1,16 +1,11 @@
-use chrono::{NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use tonic::Code;
 use xentree::proto as pb;
 
 use crate::helpers::*;
 
-/// The UTC instant (RFC 3339) of a local wall time in `zone`.
 fn local(zone: Tz, wall: &str) -> String {
-    let naive = NaiveDateTime::parse_from_str(wall, "%Y-%m-%dT%H:%M").expect("wall time");
-    let instant =
-        zone.from_local_datetime(&naive).earliest().expect("existing local time").with_timezone(&Utc);
-    instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    local_instant(zone.name(), wall)
 }
 
 async fn status(app: &TestApp, user_id: &str) -> pb::StreakStatus {
