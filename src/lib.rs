@@ -10,7 +10,7 @@
 //! - [`time`]: user time zones, local dates, the injectable clock.
 //! - One module per concept, each with `rules.rs` (pure logic), `store.rs`
 //!   (SQL) and `grpc.rs` (the adapter): [`activity`] (ingestion), [`user`],
-//!   [`xp`], [`streak`], [`analytics`]; [`token`] is the ledger.
+//!   [`xp`], [`streak`], [`quest`], [`analytics`]; [`token`] is the ledger.
 
 pub mod activity;
 pub mod analytics;
@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod proto;
+pub mod quest;
 pub mod server;
 pub mod state;
 pub mod streak;

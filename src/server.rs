@@ -76,6 +76,9 @@ impl Application {
             .add_service(proto::analytics_service_server::AnalyticsServiceServer::new(
                 crate::analytics::grpc::AnalyticsGrpc(state.clone()),
             ))
+            .add_service(proto::quest_service_server::QuestServiceServer::new(crate::quest::grpc::QuestGrpc(
+                state.clone(),
+            )))
             .add_service(proto::streak_service_server::StreakServiceServer::new(
                 crate::streak::grpc::StreakGrpc(state.clone()),
             ))

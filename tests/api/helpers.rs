@@ -88,6 +88,10 @@ impl TestApp {
         pb::analytics_service_client::AnalyticsServiceClient::new(self.channel.clone())
     }
 
+    pub(crate) fn quests(&self) -> pb::quest_service_client::QuestServiceClient<Channel> {
+        pb::quest_service_client::QuestServiceClient::new(self.channel.clone())
+    }
+
     pub(crate) fn streaks(&self) -> pb::streak_service_client::StreakServiceClient<Channel> {
         pb::streak_service_client::StreakServiceClient::new(self.channel.clone())
     }

@@ -8,6 +8,7 @@ mod envoy;
 mod grpc_web;
 mod helpers;
 mod ingestion;
+mod quests;
 mod reads;
 mod rest;
 mod streaks;
