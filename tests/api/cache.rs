@@ -1,63 +1,10 @@
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use xentree::proto as pb;
 
 use crate::envoy::free_port;
 use crate::helpers::*;
-
-/// A Redis of the test's own on a spare port, so stopping it disturbs no other test.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> OwnRedis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH (scripts/services installs it)");
-        let mut redis = OwnRedis { port, child: Some(child) };
-        redis.wait_until_up();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn wait_until_up(&mut self) {
-        let client = redis::Client::open(self.url()).unwrap();
-        for _ in 0..100 {
-            if client.get_connection().and_then(|mut c| redis::cmd("PING").query::<String>(&mut c)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn keys(&self, pattern: &str) -> Vec<String> {
-        let client = redis::Client::open(self.url()).unwrap();
-        let mut connection = client.get_connection().unwrap();
-        redis::cmd("KEYS").arg(pattern).query(&mut connection).unwrap()
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use crate::services::OwnRedis;
 
 async fn streak(app: &TestApp) -> pb::StreakStatus {
     app.streaks()
@@ -138,4 +85,22 @@ async fn cached_reads_expire_at_local_midnight() {
     app.set_now(&local_instant("Pacific/Kiritimati", "2026-06-11T00:00"));
     let after = streak(&app).await;
     assert_eq!((after.today.as_str(), after.current_streak, after.streak_at_risk), ("2026-06-11", 1, true));
+}
+
+#[tokio::test]
+/// A PostgreSQL of the test's own starts, serves the service, stops and starts again.
+async fn own_postgres_starts_and_restarts() {
+    let postgres = crate::services::OwnPostgres::start(free_port(), "");
+    let (client, connection) =
+        tokio_postgres::connect(&postgres.url("postgres"), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let one: i32 = client.query_one("select 1", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+    postgres.stop();
+    assert!(client.query_one("select 1", &[]).await.is_err());
+    postgres.start_again("");
+    let (client, connection) =
+        tokio_postgres::connect(&postgres.url("postgres"), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    assert!(client.query_one("select 1", &[]).await.is_ok());
 }

@@ -11,5 +11,7 @@ mod ingestion;
 mod quests;
 mod reads;
 mod rest;
+mod services;
 mod streaks;
 mod users;
+mod widgets;
