@@ -18,6 +18,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod proto;
 pub mod quest;

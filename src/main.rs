@@ -1,4 +1,4 @@
-//! The `xentree` command: `serve`, `migrate` and `apikey create|list|revoke`.
+//! The `xentree` command: `serve`, `migrate`, `demo-data` and `apikey create|list|revoke`.
 
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ enum Command {
     Serve(Settings),
     /// Applies pending migrations and exits.
     Migrate(DatabaseArgs),
+    /// Loads demo learners with months of history (once) and prints a demo JWT as the last line.
+    DemoData(xentree::demo::DemoArgs),
     /// Manages API keys.
     Apikey {
         #[command(flatten)]
@@ -70,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
             let pool = pool(&database)?;
             xentree::db::migrate(&pool).await
         }
+        Command::DemoData(args) => xentree::demo::run(&args).await,
         Command::Apikey { database, command } => apikey(ApiKeyStore::new(pool(&database)?), command).await,
     }
 }
