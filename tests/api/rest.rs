@@ -320,7 +320,9 @@ async fn daily_quests_complete_once() {
     let quests = rest.get("/api/xp/daily-quests", Credential::Bearer(&token)).await.ok();
     assert_eq!(quests["date"], json!("2026-06-10"));
     // The next Berlin midnight (CEST, UTC+2).
-    assert_eq!(quests["resets_at"], json!("2026-06-10T22:00:00Z"));
+    let resets_at = quests["resets_at"].as_str().expect("resets_at");
+    let resets_at = chrono::DateTime::parse_from_rfc3339(resets_at).expect("RFC 3339");
+    assert_eq!(resets_at, at("2026-06-10T22:00:00Z"));
     let list = quests["quests"].as_array().expect("quests");
     assert_eq!(list.len(), 3, "{quests}");
     for quest in list {
