@@ -37,7 +37,7 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
 
     /// Largest number of PostgreSQL connections.
-    #[arg(long, env = "XENTREE_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(long, env = "XENTREE_DB_POOL_SIZE", default_value_t = 32)]
     pub db_pool_size: usize,
 
     /// How long a request may wait for a PostgreSQL connection before it fails

@@ -56,15 +56,25 @@ pub fn local_date(instant: DateTime<Utc>, zone: Tz) -> NaiveDate {
 
 /// Parses a `YYYY-MM-DD` date (rejecting impossible ones such as 2026-02-30).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    if text.len() != 10 {
+    // Exactly YYYY-MM-DD: chrono alone also takes signed years such as -001-01-01.
+    let shape_ok = text.len() == 10
+        && text.bytes().enumerate().all(|(index, byte)| match index {
+            4 | 7 => byte == b'-',
+            _ => byte.is_ascii_digit(),
+        });
+    if !shape_ok {
         return None;
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-/// Formats a date as `YYYY-MM-DD`.
+/// Formats a date as `YYYY-MM-DD` (by hand: chrono's `format` parses its
+/// pattern on every call, and reads format hundreds of dates per request).
 pub fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(10);
+    let _ = write!(text, "{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
+    text
 }
 
 /// Formats an instant as RFC 3339 with a `Z` suffix.
@@ -135,6 +145,16 @@ mod tests {
         let start = start_of_next_day(date("2026-09-05"), santiago);
         assert_eq!(local_date(start, santiago), date("2026-09-06"));
         assert!(start > at("2026-09-06T03:00:00Z") && start <= at("2026-09-06T04:00:00Z"));
+    }
+
+    #[test]
+    /// Dates format as YYYY-MM-DD and parse back.
+    fn format_date_round_trips() {
+        assert_eq!(format_date(date("2026-03-08")), "2026-03-08");
+        assert_eq!(format_date(date("0999-12-31")), "0999-12-31");
+        for text in ["2024-02-29", "2026-12-31", "2000-01-01"] {
+            assert_eq!(format_date(date(text)), text);
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod grpc;
 pub mod rules;
 pub mod store;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -124,7 +124,13 @@ async fn ingest_for_user(
 
     let earliest = unique.iter().map(|(_, event)| event.occurred_at).min().unwrap_or(now);
     let latest = unique.iter().map(|(_, event)| event.occurred_at).max().unwrap_or(now);
-    let boosters = crate::xp::store::boosters_overlapping(&tx, user_id, earliest, latest).await?;
+    // Most events come after every booster ended: no need to look them up.
+    let boosters = match stats.boosted_until {
+        Some(until) if earliest < until => {
+            crate::xp::store::boosters_overlapping(&tx, user_id, earliest, latest).await?
+        }
+        _ => Vec::new(),
+    };
     let credited: Vec<Credited<'_>> = unique
         .iter()
         .map(|(_, event)| Credited {
@@ -160,6 +166,7 @@ async fn ingest_for_user(
     }
 
     // Every write settles up to yesterday first; then events apply in index order.
+    let stored_streak = stats.streak.clone();
     let today = crate::time::local_date(now, stats.timezone);
     let mut covered = match today.pred_opt() {
         Some(yesterday) => stats.streak.settle_through(yesterday),
@@ -167,18 +174,24 @@ async fn ingest_for_user(
     };
     let mut xp_delta = 0i64;
     let mut deltas: BTreeMap<chrono::NaiveDate, RollupDelta> = BTreeMap::new();
-    let accepted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
-    for item in credited.iter().filter(|item| accepted.contains(item.event.event_id.as_str())) {
+    for item in credited.iter().filter(|item| inserted.contains(item.event.event_id.as_str())) {
         xp_delta += i64::from(item.credited_xp);
         deltas.entry(item.local_date).or_default().add(item.event, item.credited_xp);
         if item.credited_xp > 0 {
             covered.extend(stats.streak.record_learning(item.local_date));
         }
     }
+    if inserted.is_empty() && stats.streak == stored_streak {
+        // A pure replay: nothing to write.
+        return Ok(report);
+    }
     let deltas: Vec<_> = deltas.into_iter().collect();
-    store::add_to_rollups(&tx, user_id, &deltas).await?;
-    crate::streak::store::save(&tx, user_id, xp_delta, &stats.streak).await?;
-    crate::streak::store::insert_freeze_days(&tx, user_id, &covered).await?;
+    // Independent statements of one transaction, pipelined on its connection.
+    futures::try_join!(
+        store::add_to_rollups(&tx, user_id, &deltas),
+        crate::streak::store::save(&tx, user_id, xp_delta, &stats.streak),
+        crate::streak::store::insert_freeze_days(&tx, user_id, &covered),
+    )?;
     tx.commit().await?;
     report.accepted = inserted.len();
     Ok(report)

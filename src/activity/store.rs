@@ -183,23 +183,20 @@ impl DayRollup {
     }
 }
 
-/// Returns the roll-ups of `[from, to]`, ascending, optionally only days with a
-/// learning session: one index range scan.
+/// Returns the roll-ups of `[from, to]`, ascending: one index range scan.
 pub async fn rollups_between(
     client: &impl GenericClient,
     user_id: &str,
     from: NaiveDate,
     to: NaiveDate,
-    sessions_only: bool,
 ) -> ApiResult<Vec<DayRollup>> {
     let statement = client
         .prepare_cached(
             "select local_date, xp_segments, xp_quizzes, segments, quizzes, quizzes_passed, learning_seconds, \
-             sessions from daily_rollup where user_id = $1 and local_date between $2 and $3 \
-             and (not $4 or sessions > 0) order by local_date",
+             sessions from daily_rollup where user_id = $1 and local_date between $2 and $3 order by local_date",
         )
         .await?;
-    let rows = client.query(&statement, &[&user_id, &from, &to, &sessions_only]).await?;
+    let rows = client.query(&statement, &[&user_id, &from, &to]).await?;
     Ok(rows
         .iter()
         .map(|row| DayRollup {
@@ -214,5 +211,37 @@ pub async fn rollups_between(
                 sessions: row.get(7),
             },
         })
+        .collect())
+}
+
+/// One local date's learning sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaySessions {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Seconds of learning sessions.
+    pub learning_seconds: i64,
+    /// Learning sessions.
+    pub sessions: i32,
+}
+
+/// Returns the days of `[from, to]` with a learning session, ascending: one
+/// scan of the partial index `daily_rollup_sessions`.
+pub async fn sessions_between(
+    client: &impl GenericClient,
+    user_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Vec<DaySessions>> {
+    let statement = client
+        .prepare_cached(
+            "select local_date, learning_seconds, sessions from daily_rollup \
+             where user_id = $1 and local_date between $2 and $3 and sessions > 0 order by local_date",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&user_id, &from, &to]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| DaySessions { date: row.get(0), learning_seconds: row.get(1), sessions: row.get(2) })
         .collect())
 }

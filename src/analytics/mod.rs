@@ -5,7 +5,7 @@ pub mod grpc;
 
 use chrono::NaiveDate;
 
-use crate::activity::store::rollups_between;
+use crate::activity::store::sessions_between;
 use crate::error::{ApiError, ApiResult};
 use crate::proto as pb;
 use crate::state::AppState;
@@ -50,9 +50,9 @@ pub async fn learning_time(state: &AppState, user_id: &str, range: DateRange) ->
     // Roll-ups are stored by local date; open ends become dates no one has.
     let from = range.from.unwrap_or(NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date"));
     let to = range.to.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"));
-    let days = rollups_between(&client, user_id, from, to, true).await?;
-    let total_seconds: i64 = days.iter().map(|day| day.totals.learning_seconds).sum();
-    let total_sessions: i64 = days.iter().map(|day| i64::from(day.totals.sessions)).sum();
+    let days = sessions_between(&client, user_id, from, to).await?;
+    let total_seconds: i64 = days.iter().map(|day| day.learning_seconds).sum();
+    let total_sessions: i64 = days.iter().map(|day| i64::from(day.sessions)).sum();
     let average = if total_sessions == 0 { 0 } else { (total_seconds + total_sessions / 2) / total_sessions };
     Ok(pb::LearningTime {
         total_learning_time: clamp_i32(total_seconds),
@@ -62,8 +62,8 @@ pub async fn learning_time(state: &AppState, user_id: &str, range: DateRange) ->
             .iter()
             .map(|day| pb::DailyLearningTime {
                 date: format_date(day.date),
-                learning_time: clamp_i32(day.totals.learning_seconds),
-                sessions: day.totals.sessions,
+                learning_time: clamp_i32(day.learning_seconds),
+                sessions: day.sessions,
             })
             .collect(),
     })

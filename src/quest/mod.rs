@@ -41,7 +41,7 @@ pub async fn daily_quests(state: &AppState, user_id: &str) -> ApiResult<pb::Dail
 /// The quests of `date` with their progress and status.
 async fn quests_on(client: &impl GenericClient, user_id: &str, date: NaiveDate) -> ApiResult<Vec<pb::Quest>> {
     let pool = store::templates(client).await?;
-    let day = rollups_between(client, user_id, date, date, false).await?.pop().unwrap_or_default();
+    let day = rollups_between(client, user_id, date, date).await?.pop().unwrap_or_default();
     let claimed = store::claimed_on(client, user_id, date).await?;
     Ok(rules::select(&pool, user_id, date)
         .into_iter()
@@ -95,7 +95,7 @@ pub async fn complete(state: &AppState, user_id: &str, quest_id: &str) -> ApiRes
             .ok_or_else(|| {
                 ApiError::NotFound(format!("quest_id: {quest_id} is not one of today's quests"))
             })?;
-        let day = rollups_between(&tx, user_id, today, today, false).await?.pop().unwrap_or_default();
+        let day = rollups_between(&tx, user_id, today, today).await?.pop().unwrap_or_default();
         let claimed = store::claimed_on(&tx, user_id, today).await?.contains(template_id);
         let (progress, status) = rules::progress(&template, &day, claimed);
         match status {

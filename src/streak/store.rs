@@ -1,6 +1,6 @@
 //! SQL for the per-user stats row (totals and streak state) and freeze-covered dates.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -25,10 +25,12 @@ pub struct Stats {
     pub streak: StreakState,
     /// Tokens held.
     pub token_balance: i64,
+    /// When the user's last booster ends (none before it matters after it).
+    pub boosted_until: Option<DateTime<Utc>>,
 }
 
 const SELECT: &str = "select u.username, u.display_name, u.public_profile, u.timezone, s.total_xp, s.current_streak, s.longest_streak, s.last_learning_date, \
-     s.settled_through, s.freezes_available, s.freezes_used, s.token_balance \
+     s.settled_through, s.freezes_available, s.freezes_used, s.token_balance, s.boosted_until \
      from user_stats s join app_user u on u.user_id = s.user_id where s.user_id = $1 and u.user_id = $1";
 
 fn from_row(row: &Row) -> Stats {
@@ -49,6 +51,7 @@ fn from_row(row: &Row) -> Stats {
             freezes_used: row.get("freezes_used"),
         },
         token_balance: row.get("token_balance"),
+        boosted_until: row.get("boosted_until"),
     }
 }
 

@@ -43,17 +43,24 @@ pub async fn start_booster(
     user_id: &str,
     booster: rules::NewBooster,
 ) -> ApiResult<BoosterWindow> {
-    let client = state.db.get().await?;
-    if store::find(&client, user_id).await?.is_none() {
-        return Err(ApiError::NotFound("user_id: unknown user".to_owned()));
-    }
-    let starts_at = state.clock.now();
-    let window = BoosterWindow {
-        multiplier: booster.multiplier,
-        starts_at,
-        ends_at: starts_at + Duration::seconds(i64::from(booster.duration_seconds)),
-    };
-    crate::xp::store::insert_booster(&client, user_id, &window).await?;
+    let window = crate::db::retry_transaction(|| async {
+        let mut client = state.db.get().await?;
+        let tx = client.transaction().await?;
+        // Locking the stats row orders the booster with the user's ingestion.
+        if crate::streak::store::lock(&tx, user_id).await?.is_none() {
+            return Err(ApiError::NotFound("user_id: unknown user".to_owned()));
+        }
+        let starts_at = state.clock.now();
+        let window = BoosterWindow {
+            multiplier: booster.multiplier,
+            starts_at,
+            ends_at: starts_at + Duration::seconds(i64::from(booster.duration_seconds)),
+        };
+        crate::xp::store::insert_booster(&tx, user_id, &window).await?;
+        tx.commit().await?;
+        Ok(window)
+    })
+    .await?;
     state.cache.invalidate_user(user_id).await;
     Ok(window)
 }

@@ -46,8 +46,7 @@ async fn load_profile(
     let stats = load_stats(&client, user_id).await?;
     let today = local_date(now, stats.timezone);
     let booster = store::active_booster(&client, user_id, now).await?;
-    let today_rollup =
-        rollups_between(&client, user_id, today, today, false).await?.pop().unwrap_or_default();
+    let today_rollup = rollups_between(&client, user_id, today, today).await?.pop().unwrap_or_default();
     let (streak, _) = stats.streak.as_of(today);
     let level = rules::progress(stats.total_xp);
     let mut valid_until = start_of_next_day(today, stats.timezone);
@@ -111,7 +110,7 @@ pub async fn weekly_activity(state: &AppState, user_id: &str) -> ApiResult<pb::W
     let stats = load_stats(&client, user_id).await?;
     let today = local_date(state.clock.now(), stats.timezone);
     let (sunday, saturday) = week_bounds(today);
-    let rollups = rollups_between(&client, user_id, sunday, saturday, false).await?;
+    let rollups = rollups_between(&client, user_id, sunday, saturday).await?;
     let mut covered = crate::streak::store::freeze_days_between(&client, user_id, sunday, saturday).await?;
     let (_, pending) = stats.streak.as_of(today);
     covered.extend(pending.into_iter().filter(|date| (sunday..=saturday).contains(date)));
@@ -135,7 +134,7 @@ pub async fn learning_pulse(state: &AppState, user_id: &str) -> ApiResult<pb::Le
     let stats = load_stats(&client, user_id).await?;
     let today = local_date(state.clock.now(), stats.timezone);
     let start = today - Days::new(PULSE_DAYS - 1);
-    let rollups = rollups_between(&client, user_id, start, today, false).await?;
+    let rollups = rollups_between(&client, user_id, start, today).await?;
     let max_xp = rollups.iter().map(|rollup| i64::from(rollup.xp())).max().unwrap_or(0);
     let mut pulse = pb::LearningPulse {
         start_date: format_date(start),

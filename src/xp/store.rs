@@ -6,12 +6,18 @@ use deadpool_postgres::GenericClient;
 use crate::activity::rules::BoosterWindow;
 use crate::error::ApiResult;
 
-/// Stores a booster.
+/// Stores a booster and moves the user's `boosted_until` to its end if later.
 pub async fn insert_booster(
     client: &impl GenericClient,
     user_id: &str,
     booster: &BoosterWindow,
 ) -> ApiResult<()> {
+    let extend = client
+        .prepare_cached(
+            "update user_stats set boosted_until = greatest(boosted_until, $2) where user_id = $1",
+        )
+        .await?;
+    client.execute(&extend, &[&user_id, &booster.ends_at]).await?;
     let statement = client
         .prepare_cached(
             "insert into booster (user_id, booster_id, multiplier, starts_at, ends_at) values ($1, $2, $3, $4, $5)",
