@@ -11,6 +11,8 @@ mod ingestion;
 mod quests;
 mod reads;
 mod rest;
+mod reliability_input;
+mod reliability_storm;
 mod services;
 mod streaks;
 mod users;
