@@ -104,7 +104,7 @@ export async function settledState(page, selector) {
       return state && state !== "loading" ? state : null;
     },
     selector,
-    { timeout: 15_000 },
+    { timeout: 30_000 },
   );
   return handle.jsonValue();
 }
