@@ -12,6 +12,7 @@ mod quests;
 mod reads;
 mod rest;
 mod reliability_input;
+mod reliability_security;
 mod reliability_storm;
 mod services;
 mod streaks;
