@@ -16,6 +16,12 @@ pub struct Settings {
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
     pub redis_url: String,
 
+    /// Redis Cluster nodes (comma-separated `redis://host:port` URLs; a few
+    /// are enough, the others are discovered). When set, the cluster is used
+    /// instead of REDIS_URL.
+    #[arg(long, env = "REDIS_CLUSTER_NODES", value_delimiter = ',')]
+    pub redis_cluster_nodes: Vec<String>,
+
     /// Prefix of every Redis key, so that deployments can share a Redis.
     #[arg(long, env = "XENTREE_CACHE_PREFIX", default_value = "xentree")]
     pub cache_prefix: String,

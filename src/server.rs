@@ -39,7 +39,7 @@ impl Application {
     /// Health turns SERVING only once migrations ran and PostgreSQL answered.
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = crate::db::connect(&settings.database_url, settings.db_pool_size, settings.db_pool_wait())?;
-        let cache = Cache::connect(&settings.redis_url, &settings.cache_prefix)?;
+        let cache = Cache::from_settings(settings)?;
         let state = AppState { db, cache, clock: clock.clone() };
 
         let listener = tokio::net::TcpListener::bind(settings.grpc_addr)

@@ -12,6 +12,10 @@
 //! counter: invalidation bumps it, and a read stores what it loaded only if
 //! the generation is still the one it saw before loading. Invalidations that
 //! fail (Redis unreachable) are retried until they succeed.
+//!
+//! One Redis or a Redis Cluster, chosen by configuration: every operation is
+//! one `EVAL` on the keys of one user (one hash slot) or a `PING`, which both
+//! connections route the same way, so nothing else depends on which is used.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -20,7 +24,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
 
+use crate::config::Settings;
 use crate::error::ApiResult;
 
 /// The kinds of per-user entries; invalidation removes them all.
@@ -41,28 +48,89 @@ const PUT_SCRIPT: &str = "local generation = redis.call('GET', KEYS[2]) or '' \
 const INVALIDATE_SCRIPT: &str = "redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], ARGV[1]) \
     for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end return 1";
 
+/// How long connecting to one Redis (or one cluster node) may take.
+const CONNECTION_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The connection to one Redis or to a Redis Cluster; both reconnect by
+/// themselves and are cheap to clone (one multiplexed connection per node).
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    async fn query<T: redis::FromRedisValue>(&mut self, command: &redis::Cmd) -> redis::RedisResult<T> {
+        match self {
+            Connection::Single(connection) => command.query_async(connection).await,
+            Connection::Cluster(connection) => command.query_async(connection).await,
+        }
+    }
+}
+
 /// A handle to the cache; cheap to clone.
 #[derive(Clone)]
 pub struct Cache {
-    connection: Option<ConnectionManager>,
+    connection: Option<Connection>,
     prefix: String,
     /// Users whose invalidation failed, retried by [`Cache::retry_invalidations`].
     pending: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Cache {
+    /// Prepares the connection the settings ask for: the Redis Cluster when
+    /// `REDIS_CLUSTER_NODES` names nodes, otherwise the Redis at `REDIS_URL`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let nodes: Vec<String> = settings
+            .redis_cluster_nodes
+            .iter()
+            .map(|node| node.trim().to_owned())
+            .filter(|node| !node.is_empty())
+            .collect();
+        if nodes.is_empty() {
+            return Self::connect(&settings.redis_url, &settings.cache_prefix);
+        }
+        Self::connect_cluster(&nodes, &settings.cache_prefix)
+    }
+
     /// Prepares a connection to `url`. It connects lazily and reconnects by
     /// itself, so a Redis that is down does not stop the service.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
         let client =
             redis::Client::open(url).map_err(|error| anyhow::anyhow!("REDIS_URL is not valid: {error}"))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(250)))
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
             .set_response_timeout(Some(OPERATION_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
         let connection = ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self { connection: Some(connection), prefix: prefix.to_owned(), pending: Arc::default() })
+        Ok(Self::with_connection(Connection::Single(connection), prefix))
+    }
+
+    /// Prepares a connection to the Redis Cluster that `nodes` belong to (any
+    /// subset of its nodes will do: the rest is discovered). It connects in
+    /// the background and follows slot moves and failovers, so nodes that are
+    /// down, at start-up or later, only send some reads to PostgreSQL.
+    pub fn connect_cluster(nodes: &[String], prefix: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(!nodes.is_empty(), "REDIS_CLUSTER_NODES names no node");
+        let client = ClusterClientBuilder::new(nodes.to_vec())
+            // A request that is redirected (MOVED, ASK) or meets a node that is
+            // restarting is retried a little; a dead node must not hold it
+            // longer than the operation timeout bounds anyway.
+            .retries(2)
+            .min_retry_wait(10)
+            .max_retry_wait(100)
+            .build()
+            .map_err(|error| anyhow::anyhow!("REDIS_CLUSTER_NODES is not valid: {error}"))?;
+        let config = ClusterConfig::new()
+            .set_connection_timeout(CONNECTION_TIMEOUT)
+            .set_response_timeout(OPERATION_TIMEOUT);
+        let connection = client.get_pending_async_connection_with_config(config);
+        Ok(Self::with_connection(Connection::Cluster(connection), prefix))
+    }
+
+    fn with_connection(connection: Connection, prefix: &str) -> Self {
+        Self { connection: Some(connection), prefix: prefix.to_owned(), pending: Arc::default() }
     }
 
     /// A cache that stores nothing (every read goes to PostgreSQL).
@@ -81,7 +149,7 @@ impl Cache {
 
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
         let mut connection = self.connection.clone()?;
-        match tokio::time::timeout(OPERATION_TIMEOUT, command.query_async::<T>(&mut connection)).await {
+        match tokio::time::timeout(OPERATION_TIMEOUT, connection.query::<T>(command)).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => {
                 tracing::debug!(error = %error, "redis command failed");
@@ -177,7 +245,7 @@ impl Cache {
         self.pending.lock().expect("pending lock").len()
     }
 
-    /// Tells whether Redis answers a PING.
+    /// Tells whether Redis answers a PING (in a cluster, every primary).
     pub async fn ping(&self) -> bool {
         let pong: Option<String> = self.run(&redis::cmd("PING")).await;
         pong.is_some()

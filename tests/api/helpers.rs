@@ -210,6 +210,7 @@ pub(crate) fn settings_for(database_url: &str, cache_prefix: &str) -> Settings {
     Settings {
         database_url: database_url.to_owned(),
         redis_url: redis_url(),
+        redis_cluster_nodes: Vec::new(),
         cache_prefix: cache_prefix.to_owned(),
         jwt_secret: JWT_SECRET.to_owned(),
         grpc_addr: "127.0.0.1:0".parse().unwrap(),

@@ -3,6 +3,7 @@
 
 mod auth;
 mod cache;
+mod cluster;
 mod concurrency;
 mod envoy;
 mod grpc_web;
