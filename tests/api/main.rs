@@ -16,6 +16,7 @@ mod reliability_input;
 mod reliability_security;
 mod reliability_storm;
 mod services;
+mod shard;
 mod streaks;
 mod users;
 mod widgets;
