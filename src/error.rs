@@ -42,6 +42,10 @@ impl From<tokio_postgres::Error> for ApiError {
         if crate::db::is_connection_error(&error) {
             return Self::Unavailable("the database is unavailable, retry later".to_owned());
         }
+        if crate::db::is_timeout(&error) {
+            tracing::warn!(error = %error, "database statement timed out");
+            return Self::Unavailable("the database is busy, retry later".to_owned());
+        }
         Self::Internal(error.into())
     }
 }

@@ -19,8 +19,8 @@ use crate::proto;
 use crate::state::AppState;
 use crate::time::Clock;
 
-/// The largest request message accepted: a full batch of 1000 events with
-/// long ids fits well within it.
+/// The largest request message accepted by every service: a full batch of
+/// 1000 events with long ids fits well within it.
 const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// A server bound to its port and running in the background.
@@ -38,7 +38,15 @@ impl Application {
     /// Binds the listener, migrates, checks PostgreSQL and starts serving.
     /// Health turns SERVING only once migrations ran and PostgreSQL answered.
     pub async fn build(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = crate::db::connect(&settings.database_url, settings.db_pool_size, settings.db_pool_wait())?;
+        // A statement still running at half the request deadline is cancelled by
+        // PostgreSQL, so a request stalled on a lock fails with UNAVAILABLE and
+        // hands back a connection that is free, not one still waiting.
+        let db = crate::db::connect_with_statement_timeout(
+            &settings.database_url,
+            settings.db_pool_size,
+            settings.db_pool_wait(),
+            Some(settings.request_timeout() / 2),
+        )?;
         let cache = Cache::from_settings(settings)?;
         let state = AppState { db, cache, clock: clock.clone() };
 
@@ -57,10 +65,10 @@ impl Application {
             AuthLayer::new(JwtVerifier::new(&settings.jwt_secret), ApiKeyStore::new(state.db.clone()), clock);
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
-            .timeout(settings.request_timeout())
             .layer(cors(&settings.cors_origins))
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(crate::telemetry::MetricsLayer)
+            .layer(DeadlineLayer(settings.request_timeout()))
             .layer(auth)
             .add_service(health_service)
             .add_service(reflection)
@@ -70,18 +78,28 @@ impl Application {
                 ))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             )
-            .add_service(proto::xp_service_server::XpServiceServer::new(crate::xp::grpc::XpGrpc(
-                state.clone(),
-            )))
-            .add_service(proto::analytics_service_server::AnalyticsServiceServer::new(
-                crate::analytics::grpc::AnalyticsGrpc(state.clone()),
-            ))
-            .add_service(proto::quest_service_server::QuestServiceServer::new(crate::quest::grpc::QuestGrpc(
-                state.clone(),
-            )))
-            .add_service(proto::streak_service_server::StreakServiceServer::new(
-                crate::streak::grpc::StreakGrpc(state.clone()),
-            ))
+            .add_service(
+                proto::xp_service_server::XpServiceServer::new(crate::xp::grpc::XpGrpc(state.clone()))
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                proto::analytics_service_server::AnalyticsServiceServer::new(
+                    crate::analytics::grpc::AnalyticsGrpc(state.clone()),
+                )
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                proto::quest_service_server::QuestServiceServer::new(crate::quest::grpc::QuestGrpc(
+                    state.clone(),
+                ))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(
+                proto::streak_service_server::StreakServiceServer::new(crate::streak::grpc::StreakGrpc(
+                    state.clone(),
+                ))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
             .add_service(
                 proto::activity_service_server::ActivityServiceServer::new(
                     crate::activity::grpc::ActivityGrpc(state.clone()),
@@ -133,6 +151,62 @@ impl Application {
     /// Stops the server and waits for it (tests).
     pub async fn stop(self) -> anyhow::Result<()> {
         self.run_until(async {}).await
+    }
+}
+
+/// Ends a request that outlives the server's deadline with DEADLINE_EXCEEDED
+/// (504 through Envoy). tonic's own `Server::timeout` answers CANCELLED, which
+/// a client cannot tell from its own cancellation and Envoy turns into a 499.
+#[derive(Clone, Copy)]
+struct DeadlineLayer(Duration);
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Deadline { inner, limit: self.0 }
+    }
+}
+
+#[derive(Clone)]
+struct Deadline<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Deadline<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let limit = self.limit;
+        let path = request.uri().path().to_owned();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, response).await {
+                Ok(result) => result,
+                Err(_) => {
+                    let limit_ms = limit.as_millis();
+                    tracing::warn!(path = %path, limit_ms, "request exceeded the server deadline");
+                    let message =
+                        format!("the request took longer than the server deadline of {limit_ms} ms");
+                    Ok(tonic::Status::deadline_exceeded(message).into_http())
+                }
+            }
+        })
     }
 }
 

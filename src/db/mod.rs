@@ -18,11 +18,26 @@ mod embedded {
 /// Builds the connection pool. Connections are opened on demand, so this
 /// succeeds even while PostgreSQL is down.
 pub fn connect(database_url: &str, max_size: usize, wait: Duration) -> anyhow::Result<Pool> {
+    connect_with_statement_timeout(database_url, max_size, wait, None)
+}
+
+/// Like [`connect`]; with a `statement_timeout`, PostgreSQL cancels any
+/// statement on the pool's connections that runs longer (set as a connection
+/// option, not a session `SET`), which callers see as UNAVAILABLE.
+pub fn connect_with_statement_timeout(
+    database_url: &str,
+    max_size: usize,
+    wait: Duration,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<Pool> {
     let config: tokio_postgres::Config =
         database_url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let mut config = config;
     config.connect_timeout(Duration::from_secs(3));
     config.application_name("xentree");
+    if let Some(timeout) = statement_timeout {
+        config.options(format!("-c statement_timeout={}", timeout.as_millis().max(1)));
+    }
     let manager =
         Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
@@ -40,8 +55,12 @@ pub fn connect(database_url: &str, max_size: usize, wait: Duration) -> anyhow::R
 /// Applies every pending migration.
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     let mut client = pool.get().await.context("connecting to PostgreSQL to migrate")?;
+    // A migration may run longer than a request's statement timeout; the
+    // connection leaves the pool afterwards, taking the setting with it.
+    client.batch_execute("set statement_timeout = 0").await.context("preparing to migrate")?;
     let report =
         embedded::migrations::runner().run_async(&mut **client).await.context("applying migrations")?;
+    drop(deadpool_postgres::Object::take(client));
     for migration in report.applied_migrations() {
         tracing::info!(version = migration.version(), name = migration.name(), "migration applied");
     }
@@ -62,7 +81,9 @@ pub fn is_connection_error(error: &tokio_postgres::Error) -> bool {
         return true;
     }
     match error.code() {
-        None => true,
+        // Without a SQLSTATE: an IO failure is the connection; a conversion or
+        // row-count error is a bug, reported as internal.
+        None => std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>()),
         Some(code) => {
             code == &SqlState::ADMIN_SHUTDOWN
                 || code == &SqlState::CANNOT_CONNECT_NOW
@@ -70,6 +91,14 @@ pub fn is_connection_error(error: &tokio_postgres::Error) -> bool {
                 || code.code().starts_with("08")
         }
     }
+}
+
+/// Tells whether PostgreSQL cancelled the statement because it ran or waited
+/// too long (statement or lock timeout): the database is busy, not broken.
+pub fn is_timeout(error: &tokio_postgres::Error) -> bool {
+    error
+        .code()
+        .is_some_and(|code| code == &SqlState::QUERY_CANCELED || code == &SqlState::LOCK_NOT_AVAILABLE)
 }
 
 fn is_retryable(error: &ApiError) -> bool {
