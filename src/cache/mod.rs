@@ -17,7 +17,7 @@
 //! one `EVAL` on the keys of one user (one hash slot) or a `PING`, which both
 //! connections route the same way, so nothing else depends on which is used.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,8 +73,9 @@ impl Connection {
 pub struct Cache {
     connection: Option<Connection>,
     prefix: String,
-    /// Users whose invalidation failed, retried by [`Cache::retry_invalidations`].
-    pending: Arc<Mutex<HashSet<String>>>,
+    /// Users whose invalidation failed, with how many times it did: retried by
+    /// [`Cache::retry_invalidations`] and before any read of the user.
+    pending: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl Cache {
@@ -189,6 +190,13 @@ impl Cache {
         if self.connection.is_none() {
             return Ok(load().await?.0);
         }
+        // An invalidation that never reached Redis (unreachable, but keeping its
+        // data) leaves the entries cached before the write: until it is done,
+        // they are not served.
+        if !self.finish_pending_invalidation(user_id).await {
+            metrics::counter!("xentree_cache_fallbacks_total").increment(1);
+            return Ok(load().await?.0);
+        }
         let keys = [self.key(user_id, kind), self.generation_key(user_id)];
         let reply: Option<(Option<Vec<u8>>, Option<String>)> =
             self.run(&Self::script(GET_SCRIPT, &keys, &[])).await;
@@ -222,7 +230,7 @@ impl Cache {
         if !self.try_invalidate(user_id).await {
             metrics::counter!("xentree_cache_invalidation_failures_total").increment(1);
             tracing::warn!(user_id = %user_id, "cache invalidation failed; it will be retried");
-            self.pending.lock().expect("pending lock").insert(user_id.to_owned());
+            *self.pending.lock().expect("pending lock").entry(user_id.to_owned()).or_default() += 1;
         }
     }
 
@@ -236,13 +244,28 @@ impl Cache {
 
     /// Retries the invalidations that failed; returns how many are still pending.
     pub async fn retry_invalidations(&self) -> usize {
-        let users: Vec<String> = self.pending.lock().expect("pending lock").iter().cloned().collect();
+        let users: Vec<String> = self.pending.lock().expect("pending lock").keys().cloned().collect();
         for user_id in users {
-            if self.try_invalidate(&user_id).await {
-                self.pending.lock().expect("pending lock").remove(&user_id);
-            }
+            self.finish_pending_invalidation(&user_id).await;
         }
         self.pending.lock().expect("pending lock").len()
+    }
+
+    /// Retries a user's failed invalidation, if there is one; returns whether
+    /// none is left. A failure recorded meanwhile (another write) stays pending.
+    async fn finish_pending_invalidation(&self, user_id: &str) -> bool {
+        let Some(failures) = self.pending.lock().expect("pending lock").get(user_id).copied() else {
+            return true;
+        };
+        if !self.try_invalidate(user_id).await {
+            return false;
+        }
+        let mut pending = self.pending.lock().expect("pending lock");
+        if pending.get(user_id) != Some(&failures) {
+            return false;
+        }
+        pending.remove(user_id);
+        true
     }
 
     /// Tells whether Redis answers a PING (in a cluster, every primary).

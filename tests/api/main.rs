@@ -13,6 +13,7 @@ mod quests;
 mod reads;
 mod reliability_input;
 mod reliability_postgres;
+mod reliability_redis;
 mod reliability_security;
 mod reliability_storm;
 mod rest;
