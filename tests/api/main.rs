@@ -15,6 +15,7 @@ mod reliability_input;
 mod reliability_postgres;
 mod reliability_redis;
 mod reliability_security;
+mod reliability_shutdown;
 mod reliability_storm;
 mod rest;
 mod services;
