@@ -31,9 +31,15 @@ impl Envoy {
     pub(crate) async fn start_for(upstream: SocketAddr) -> Envoy {
         let listener_port = free_port();
         let admin_port = free_port();
+        let config = config(listener_port, admin_port, upstream.port(), &descriptor_path());
+        Envoy::start_with(config, listener_port, admin_port).await
+    }
+
+    /// Starts Envoy with `config`, which listens on `listener_port` and serves
+    /// its admin API on `admin_port`.
+    pub(crate) async fn start_with(config: String, listener_port: u16, admin_port: u16) -> Envoy {
         let dir = std::env::temp_dir().join(format!("xentree-envoy-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("envoy work dir");
-        let config = config(listener_port, admin_port, upstream.port(), &descriptor_path());
         let config_path = dir.join("envoy.yaml");
         std::fs::write(&config_path, config).expect("write envoy config");
         let log = std::fs::File::create(dir.join("envoy.log")).expect("envoy log");

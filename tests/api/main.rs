@@ -17,6 +17,7 @@ mod reliability_redis;
 mod reliability_security;
 mod reliability_shutdown;
 mod reliability_storm;
+mod replicas;
 mod rest;
 mod services;
 mod shard;
