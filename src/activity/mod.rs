@@ -10,7 +10,7 @@ pub mod grpc;
 pub mod rules;
 pub mod store;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -104,16 +104,18 @@ async fn ingest_for_user(
         return Ok(report);
     };
 
-    // An id repeated inside the batch: the first stands for the rest.
+    // An id repeated inside the batch: the first stands for the rest, and an
+    // identical repeat shares its fate (see the end).
     let mut first_by_id: HashMap<&str, &Event> = HashMap::new();
     let mut unique: Vec<(usize, &Event)> = Vec::with_capacity(events.len());
+    let mut repeats: Vec<(usize, &Event)> = Vec::new();
     for (index, event) in events {
         match first_by_id.get(event.event_id.as_str()) {
             None => {
                 first_by_id.insert(&event.event_id, event);
                 unique.push((*index, event));
             }
-            Some(first) if *first == event => report.duplicates += 1,
+            Some(first) if *first == event => repeats.push((*index, event)),
             Some(_) => report.rejected.push(Rejection {
                 index: *index,
                 event_id: event.event_id.clone(),
@@ -146,6 +148,7 @@ async fn ingest_for_user(
         .map(|(_, event)| event.event_id.as_str())
         .filter(|id| !inserted.contains(*id))
         .collect();
+    let mut conflicting: HashSet<&str> = HashSet::new();
     if !replayed.is_empty() {
         let stored: HashMap<String, Event> = store::find(&tx, user_id, &replayed)
             .await?
@@ -156,6 +159,7 @@ async fn ingest_for_user(
             if stored.get(&event.event_id) == Some(*event) {
                 report.duplicates += 1;
             } else {
+                conflicting.insert(&event.event_id);
                 report.rejected.push(Rejection {
                     index: *index,
                     event_id: event.event_id.clone(),
@@ -164,6 +168,15 @@ async fn ingest_for_user(
             }
         }
     }
+
+    let (repeated_conflicts, repeated_duplicates): (Vec<_>, Vec<_>) =
+        repeats.into_iter().partition(|(_, event)| conflicting.contains(event.event_id.as_str()));
+    report.duplicates += repeated_duplicates.len();
+    report.rejected.extend(repeated_conflicts.into_iter().map(|(index, event)| Rejection {
+        index,
+        event_id: event.event_id.clone(),
+        reason: CONFLICT.to_owned(),
+    }));
 
     // Every write settles up to yesterday first; then events apply in index order.
     let stored_streak = stats.streak.clone();

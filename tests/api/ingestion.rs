@@ -154,3 +154,19 @@ async fn local_dates_follow_the_users_zone() {
     ];
     assert_eq!(got, want.map(|(u, d, x)| (u.to_owned(), d.to_owned(), x)));
 }
+
+#[tokio::test]
+/// An id repeated inside a batch shares the fate of its first copy.
+async fn repeats_inside_a_batch_share_the_first_copys_fate() {
+    let app = spawn_app_at("2026-06-10T12:00:00Z").await;
+    app.create_user("u1", "repeats", "UTC").await;
+    app.ingest(vec![segment("stored", "u1", "2026-06-10T09:00:00Z", 10)]).await;
+    let other = segment("stored", "u1", "2026-06-10T09:00:00Z", 99);
+    let fresh = segment("fresh", "u1", "2026-06-10T10:00:00Z", 5);
+    let fresh_changed = segment("fresh", "u1", "2026-06-10T10:00:00Z", 6);
+    let report = app.ingest(vec![other.clone(), other, fresh.clone(), fresh_changed, fresh]).await;
+    assert_eq!((report.accepted, report.duplicates), (1, 1));
+    let rejected: Vec<(i32, &str)> = report.rejected.iter().map(|r| (r.index, r.reason.as_str())).collect();
+    assert_eq!(rejected, vec![(0, "conflict"), (1, "conflict"), (3, "conflict")]);
+    assert_eq!(app.stats("u1").await.total_xp, 15);
+}
