@@ -14,8 +14,9 @@
 //! fail (Redis unreachable) are retried until they succeed.
 //!
 //! One Redis or a Redis Cluster, chosen by configuration: every operation is
-//! one `EVAL` on the keys of one user (one hash slot) or a `PING`, which both
-//! connections route the same way, so nothing else depends on which is used.
+//! one `MGET` or `EVAL` on the keys of one user (one hash slot) or a `PING`,
+//! which both connections route the same way, so nothing else depends on
+//! which is used.
 
 use std::collections::HashMap;
 use std::future::Future;
