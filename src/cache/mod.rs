@@ -13,6 +13,12 @@
 //! the generation is still the one it saw before loading. Invalidations that
 //! fail (Redis unreachable) are retried until they succeed.
 //!
+//! With a single Redis, entry reads are also kept in process (RESP3
+//! client-side caching, `CLIENT TRACKING`): Redis pushes an invalidation for
+//! every tracked key a write touches, on the same connection and before the
+//! write's reply, and a reconnect discards everything kept, so a hot read
+//! skips the Redis round trip without ever outliving an invalidation.
+//!
 //! One Redis or a Redis Cluster, chosen by configuration: every operation is
 //! one `MGET` or `EVAL` on the keys of one user (one hash slot) or a `PING`,
 //! which both connections route the same way, so nothing else depends on
@@ -96,9 +102,16 @@ impl Cache {
     /// Prepares a connection to `url`. It connects lazily and reconnects by
     /// itself, so a Redis that is down does not stop the service.
     pub fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client =
-            redis::Client::open(url).map_err(|error| anyhow::anyhow!("REDIS_URL is not valid: {error}"))?;
+        use redis::IntoConnectionInfo as _;
+        let info =
+            url.into_connection_info().map_err(|error| anyhow::anyhow!("REDIS_URL is not valid: {error}"))?;
+        // RESP3 lets Redis push invalidations of the entries this process keeps
+        // (the 10,000 most recently read, opted in per command below).
+        let settings = info.redis_settings().clone().set_protocol(redis::ProtocolVersion::RESP3);
+        let info = info.set_redis_settings(settings);
+        let client = redis::Client::open(info)?;
         let config = ConnectionManagerConfig::new()
+            .set_cache_config(redis::caching::CacheConfig::new().set_mode(redis::caching::CacheMode::OptIn))
             .set_connection_timeout(Some(CONNECTION_TIMEOUT))
             .set_response_timeout(Some(OPERATION_TIMEOUT))
             .set_number_of_retries(1)
@@ -199,7 +212,11 @@ impl Cache {
         let keys = [self.key(user_id, kind), self.generation_key(user_id)];
         // The entry and the generation in one round trip; a plain MGET (both
         // keys share the user's slot) costs Redis far less than a script.
-        let reply: Option<(Option<Vec<u8>>, Option<String>)> = self.run(redis::cmd("MGET").arg(&keys)).await;
+        // Kept in process between reads (see the module doc); a cluster
+        // connection ignores the opt-in.
+        let mut mget = redis::cmd("MGET");
+        mget.arg(&keys).set_cache_config(redis::CommandCacheConfig::new().set_enable_cache(true));
+        let reply: Option<(Option<Vec<u8>>, Option<String>)> = self.run(&mget).await;
         let Some((entry, generation)) = reply else {
             metrics::counter!("xentree_cache_fallbacks_total").increment(1);
             return Ok(load().await?.0);

@@ -104,3 +104,36 @@ async fn own_postgres_starts_and_restarts() {
     tokio::spawn(connection);
     assert!(client.query_one("select 1", &[]).await.is_ok());
 }
+
+/// Returns Redis's count of key lookups (hits plus misses) so far.
+fn lookups(redis: &OwnRedis) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut connection).unwrap();
+    info.lines()
+        .filter_map(|line| {
+            line.strip_prefix("keyspace_hits:").or_else(|| line.strip_prefix("keyspace_misses:"))
+        })
+        .map(|value| value.trim().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+/// Hot reads are answered in process without asking Redis, until a write
+/// invalidates them through Redis's push.
+async fn hot_reads_stay_in_process_until_invalidated() {
+    let redis = OwnRedis::start(free_port());
+    let url = redis.url();
+    let app = spawn_app_with("2026-06-10T12:00:00Z", |settings| settings.redis_url = url).await;
+    app.create_user("u1", "inproc", "UTC").await;
+    app.ingest(vec![segment("e1", "u1", "2026-06-10T11:00:00Z", 30)]).await;
+    assert_eq!(profile(&app).await.total_xp, 30); // miss: loaded and stored
+    assert_eq!(profile(&app).await.total_xp, 30); // read from Redis, now kept in process
+    let before = lookups(&redis);
+    for _ in 0..20 {
+        assert_eq!(profile(&app).await.total_xp, 30);
+    }
+    assert_eq!(lookups(&redis), before, "20 hot reads asked Redis nothing");
+    app.ingest(vec![segment("e2", "u1", "2026-06-10T11:30:00Z", 5)]).await;
+    assert_eq!(profile(&app).await.total_xp, 35, "the write's invalidation reached the process");
+}
