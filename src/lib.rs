@@ -11,6 +11,7 @@
 //! - One module per concept, each with `rules.rs` (pure logic), `store.rs`
 //!   (SQL) and `grpc.rs` (the adapter): [`activity`] (ingestion), [`user`],
 //!   [`xp`], [`streak`], [`quest`], [`analytics`]; [`token`] is the ledger.
+//! - [`demo`]: the demo learners `xentree demo-data` loads for `scripts/dev`.
 
 pub mod activity;
 pub mod analytics;
