@@ -1,22 +1,8 @@
 use std::time::Duration;
 
-use xentree::proto as pb;
-
 use crate::envoy::free_port;
 use crate::helpers::*;
 use crate::services::OwnRedis;
-
-async fn streak(app: &TestApp) -> pb::StreakStatus {
-    app.streaks()
-        .get_streak_status(app.as_user("u1", pb::GetStreakStatusRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn profile(app: &TestApp) -> pb::Profile {
-    app.xp().get_profile(app.as_user("u1", pb::GetProfileRequest {})).await.unwrap().into_inner()
-}
 
 #[tokio::test]
 /// Reads are served from Redis, writes invalidate them, and with Redis
@@ -28,8 +14,8 @@ async fn cache_aside_with_redis_outage() {
     app.create_user("u1", "cached", "Asia/Kolkata").await;
     app.ingest(vec![segment("e1", "u1", "2026-06-10T11:00:00Z", 30)]).await;
 
-    assert_eq!(streak(&app).await.current_streak, 1);
-    assert_eq!(profile(&app).await.total_xp, 30);
+    assert_eq!(streak(&app, "u1").await.current_streak, 1);
+    assert_eq!(profile(&app, "u1").await.total_xp, 30);
     let mut keys = redis.keys("*{u1}*");
     keys.sort();
     assert!(keys.iter().any(|key| key.ends_with(":{u1}:streak")), "{keys:?}");
@@ -41,28 +27,28 @@ async fn cache_aside_with_redis_outage() {
         .execute("update user_stats set longest_streak = 42, total_xp = 999 where user_id = 'u1'", &[])
         .await
         .unwrap();
-    assert_eq!(streak(&app).await.longest_streak, 1, "served from Redis");
-    assert_eq!(profile(&app).await.total_xp, 30, "served from Redis");
+    assert_eq!(streak(&app, "u1").await.longest_streak, 1, "served from Redis");
+    assert_eq!(profile(&app, "u1").await.total_xp, 30, "served from Redis");
 
     // A write invalidates: the next reads come from PostgreSQL.
     app.ingest(vec![segment("e2", "u1", "2026-06-10T11:30:00Z", 5)]).await;
-    assert_eq!(streak(&app).await.longest_streak, 42);
-    assert_eq!(profile(&app).await.total_xp, 1004);
+    assert_eq!(streak(&app, "u1").await.longest_streak, 42);
+    assert_eq!(profile(&app, "u1").await.total_xp, 1004);
 
     // Redis stops: reads fall back to PostgreSQL, writes still land.
     redis.stop();
-    assert_eq!(profile(&app).await.total_xp, 1004);
+    assert_eq!(profile(&app, "u1").await.total_xp, 1004);
     app.ingest(vec![segment("e3", "u1", "2026-06-10T11:40:00Z", 6)]).await;
-    assert_eq!(profile(&app).await.total_xp, 1010);
-    assert_eq!(streak(&app).await.longest_streak, 42);
+    assert_eq!(profile(&app, "u1").await.total_xp, 1010);
+    assert_eq!(streak(&app, "u1").await.longest_streak, 42);
 
     // Redis comes back (empty): reads are correct and cached again.
     let mut redis = OwnRedis::start(redis.port);
-    assert_eq!(profile(&app).await.total_xp, 1010);
+    assert_eq!(profile(&app, "u1").await.total_xp, 1010);
     let mut cached = false;
     for _ in 0..40 {
         // The connection manager reconnects on its own; give it a moment.
-        if profile(&app).await.total_xp == 1010 && !redis.keys("*{u1}:profile").is_empty() {
+        if profile(&app, "u1").await.total_xp == 1010 && !redis.keys("*{u1}:profile").is_empty() {
             cached = true;
             break;
         }
@@ -70,7 +56,7 @@ async fn cache_aside_with_redis_outage() {
     }
     assert!(cached, "entries are cached again after the restart");
     app.ingest(vec![segment("e4", "u1", "2026-06-10T11:50:00Z", 4)]).await;
-    assert_eq!(profile(&app).await.total_xp, 1014);
+    assert_eq!(profile(&app, "u1").await.total_xp, 1014);
     redis.stop();
 }
 
@@ -80,10 +66,10 @@ async fn cached_reads_expire_at_local_midnight() {
     let app = spawn_app_at(&local_instant("Pacific/Kiritimati", "2026-06-10T23:58")).await;
     app.create_user("u1", "midnight", "Pacific/Kiritimati").await;
     app.ingest(vec![segment("e1", "u1", &local_instant("Pacific/Kiritimati", "2026-06-10T23:57"), 10)]).await;
-    let before = streak(&app).await;
+    let before = streak(&app, "u1").await;
     assert_eq!((before.today.as_str(), before.streak_at_risk), ("2026-06-10", false));
     app.set_now(&local_instant("Pacific/Kiritimati", "2026-06-11T00:00"));
-    let after = streak(&app).await;
+    let after = streak(&app, "u1").await;
     assert_eq!((after.today.as_str(), after.current_streak, after.streak_at_risk), ("2026-06-11", 1, true));
 }
 
@@ -127,13 +113,13 @@ async fn hot_reads_stay_in_process_until_invalidated() {
     let app = spawn_app_with("2026-06-10T12:00:00Z", |settings| settings.redis_url = url).await;
     app.create_user("u1", "inproc", "UTC").await;
     app.ingest(vec![segment("e1", "u1", "2026-06-10T11:00:00Z", 30)]).await;
-    assert_eq!(profile(&app).await.total_xp, 30); // miss: loaded and stored
-    assert_eq!(profile(&app).await.total_xp, 30); // read from Redis, now kept in process
+    assert_eq!(profile(&app, "u1").await.total_xp, 30); // miss: loaded and stored
+    assert_eq!(profile(&app, "u1").await.total_xp, 30); // read from Redis, now kept in process
     let before = lookups(&redis);
     for _ in 0..20 {
-        assert_eq!(profile(&app).await.total_xp, 30);
+        assert_eq!(profile(&app, "u1").await.total_xp, 30);
     }
     assert_eq!(lookups(&redis), before, "20 hot reads asked Redis nothing");
     app.ingest(vec![segment("e2", "u1", "2026-06-10T11:30:00Z", 5)]).await;
-    assert_eq!(profile(&app).await.total_xp, 35, "the write's invalidation reached the process");
+    assert_eq!(profile(&app, "u1").await.total_xp, 35, "the write's invalidation reached the process");
 }

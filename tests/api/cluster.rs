@@ -6,22 +6,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use xentree::proto as pb;
 
 use crate::envoy::free_port;
 use crate::helpers::*;
-
-async fn profile(app: &TestApp, user_id: &str) -> pb::Profile {
-    app.xp().get_profile(app.as_user(user_id, pb::GetProfileRequest {})).await.unwrap().into_inner()
-}
-
-async fn streak(app: &TestApp, user_id: &str) -> pb::StreakStatus {
-    app.streaks()
-        .get_streak_status(app.as_user(user_id, pb::GetStreakStatusRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
 
 /// Starts the service with the cache on `cluster`.
 async fn spawn_on(cluster: &RedisCluster) -> TestApp {

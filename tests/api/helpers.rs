@@ -300,3 +300,41 @@ pub(crate) fn session(
         ..segment(event_id, user_id, occurred_at, 0)
     }
 }
+
+// Reads as a signed-in user; each must succeed.
+
+pub(crate) async fn profile(app: &TestApp, user_id: &str) -> pb::Profile {
+    app.xp().get_profile(app.as_user(user_id, pb::GetProfileRequest {})).await.unwrap().into_inner()
+}
+
+pub(crate) async fn weekly(app: &TestApp, user_id: &str) -> pb::WeeklyActivity {
+    app.xp()
+        .get_weekly_activity(app.as_user(user_id, pb::GetWeeklyActivityRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub(crate) async fn pulse(app: &TestApp, user_id: &str) -> pb::LearningPulse {
+    app.xp()
+        .get_learning_pulse(app.as_user(user_id, pb::GetLearningPulseRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub(crate) async fn streak(app: &TestApp, user_id: &str) -> pb::StreakStatus {
+    app.streaks()
+        .get_streak_status(app.as_user(user_id, pb::GetStreakStatusRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub(crate) async fn quests(app: &TestApp, user_id: &str) -> pb::DailyQuests {
+    app.quests()
+        .get_daily_quests(app.as_user(user_id, pb::GetDailyQuestsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+}

@@ -5,14 +5,6 @@ use xentree::proto as pb;
 
 use crate::helpers::*;
 
-async fn quests(app: &TestApp, user_id: &str) -> pb::DailyQuests {
-    app.quests()
-        .get_daily_quests(app.as_user(user_id, pb::GetDailyQuestsRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn claim(
     app: &TestApp,
     user_id: &str,

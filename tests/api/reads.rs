@@ -3,34 +3,6 @@ use xentree::proto as pb;
 
 use crate::helpers::*;
 
-async fn profile(app: &TestApp, user_id: &str) -> pb::Profile {
-    app.xp().get_profile(app.as_user(user_id, pb::GetProfileRequest {})).await.unwrap().into_inner()
-}
-
-async fn weekly(app: &TestApp, user_id: &str) -> pb::WeeklyActivity {
-    app.xp()
-        .get_weekly_activity(app.as_user(user_id, pb::GetWeeklyActivityRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn pulse(app: &TestApp, user_id: &str) -> pb::LearningPulse {
-    app.xp()
-        .get_learning_pulse(app.as_user(user_id, pb::GetLearningPulseRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn streak(app: &TestApp, user_id: &str) -> pb::StreakStatus {
-    app.streaks()
-        .get_streak_status(app.as_user(user_id, pb::GetStreakStatusRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn learning_time(
     app: &TestApp,
     user_id: &str,

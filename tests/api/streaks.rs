@@ -8,14 +8,6 @@ fn local(zone: Tz, wall: &str) -> String {
     local_instant(zone.name(), wall)
 }
 
-async fn status(app: &TestApp, user_id: &str) -> pb::StreakStatus {
-    app.streaks()
-        .get_streak_status(app.as_user(user_id, pb::GetStreakStatusRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 /// Learns a little at a local wall time, with the clock a minute later.
 async fn learn(app: &TestApp, zone: Tz, id: &str, wall: &str) {
     let occurred = local(zone, wall);
@@ -54,13 +46,13 @@ async fn streak_week(zone_name: &str) {
     // 2026-03-08 (a DST day in Los Angeles) is missed; a read on it is not at
     // risk (the freeze would cover it), and the next day's read shows it covered.
     app.set_now(&local(zone, "2026-03-08T20:00"));
-    let on_missed_day = status(&app, "u1").await;
+    let on_missed_day = streak(&app, "u1").await;
     assert_eq!(
         (on_missed_day.current_streak, on_missed_day.streak_at_risk, on_missed_day.today.as_str()),
         (2, false, "2026-03-08")
     );
     app.set_now(&local(zone, "2026-03-09T00:01"));
-    let next_day = status(&app, "u1").await;
+    let next_day = streak(&app, "u1").await;
     assert_eq!(
         (next_day.current_streak, next_day.freezes_available, next_day.freezes_used, next_day.streak_at_risk),
         (2, 0, 1, true)
@@ -86,7 +78,7 @@ async fn streak_week(zone_name: &str) {
 
     // Two missed days with no freeze: a read shows the break before any write does.
     app.set_now(&local(zone, "2026-03-11T23:59"));
-    let broken = status(&app, "u1").await;
+    let broken = streak(&app, "u1").await;
     assert_eq!(
         (broken.current_streak, broken.longest_streak, broken.streak_at_risk, broken.last_activity.as_str()),
         (0, 3, false, "2026-03-09")
