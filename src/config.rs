@@ -51,6 +51,12 @@ pub struct Settings {
     #[arg(long, env = "XENTREE_DB_POOL_WAIT_MS", default_value_t = 2000)]
     pub db_pool_wait_ms: u64,
 
+    /// How long a verified API key is trusted without asking PostgreSQL again,
+    /// in milliseconds (0: every request asks). A revocation takes effect
+    /// within this time.
+    #[arg(long, env = "XENTREE_API_KEY_CACHE_MS", default_value_t = 2000)]
+    pub api_key_cache_ms: u64,
+
     /// Server-side deadline of every request, in milliseconds.
     #[arg(long, env = "XENTREE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,

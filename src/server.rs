@@ -61,8 +61,12 @@ impl Application {
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .build_v1()?;
 
-        let auth =
-            AuthLayer::new(JwtVerifier::new(&settings.jwt_secret), ApiKeyStore::new(state.db.clone()), clock);
+        let auth = AuthLayer::new(
+            JwtVerifier::new(&settings.jwt_secret),
+            ApiKeyStore::new(state.db.clone()),
+            clock,
+            Duration::from_millis(settings.api_key_cache_ms),
+        );
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
             .layer(cors(&settings.cors_origins))

@@ -44,7 +44,8 @@ pub struct ApiKeyStore {
     pool: Pool,
 }
 
-fn hash(secret: &str) -> [u8; 32] {
+/// The SHA-256 of a key: what is stored, and what identifies it in memory.
+pub(crate) fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
@@ -113,7 +114,14 @@ impl ApiKeyStore {
     /// Returns the caller a presented secret stands for, `Ok(None)` when it is
     /// unknown or revoked.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Caller>, crate::error::ApiError> {
-        let presented = hash(secret);
+        self.authenticate_hash(&hash(secret)).await
+    }
+
+    /// Like [`ApiKeyStore::authenticate`], given the key's hash.
+    pub(crate) async fn authenticate_hash(
+        &self,
+        presented: &[u8; 32],
+    ) -> Result<Option<Caller>, crate::error::ApiError> {
         let client = self.pool.get().await?;
         let statement = client
             .prepare_cached(

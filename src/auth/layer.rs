@@ -2,8 +2,10 @@
 //! method needs, before any handler runs. Handlers read the [`Caller`] from
 //! the request extensions.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use http::{HeaderMap, Request, Response};
@@ -49,6 +51,39 @@ pub(crate) struct Authenticator {
     pub(crate) jwt: JwtVerifier,
     pub(crate) keys: ApiKeyStore,
     pub(crate) clock: Arc<dyn Clock>,
+    verified_keys: VerifiedKeys,
+}
+
+/// API keys verified recently, by hash, so that a backend sending many small
+/// requests does not cost a PostgreSQL lookup each. Only successes are kept
+/// (a new key works at once); a revocation takes effect within the TTL.
+struct VerifiedKeys {
+    ttl: Duration,
+    entries: Mutex<HashMap<[u8; 32], (Caller, Instant)>>,
+}
+
+impl VerifiedKeys {
+    /// Keys beyond this many are dropped wholesale rather than evicted one by one.
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, hash: &[u8; 32]) -> Option<Caller> {
+        let entries = self.entries.lock().expect("verified keys lock");
+        entries
+            .get(hash)
+            .filter(|(_, verified_at)| verified_at.elapsed() < self.ttl)
+            .map(|(caller, _)| caller.clone())
+    }
+
+    fn insert(&self, hash: [u8; 32], caller: &Caller) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().expect("verified keys lock");
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(hash, (caller.clone(), Instant::now()));
+    }
 }
 
 enum Credential<'a> {
@@ -84,11 +119,20 @@ impl Authenticator {
             Credential::Jwt(token) => {
                 self.jwt.verify(token, self.clock.now().timestamp()).map_err(Status::unauthenticated)
             }
-            Credential::ApiKey(key) => match self.keys.authenticate(key).await {
-                Ok(Some(caller)) => Ok(caller),
-                Ok(None) => Err(Status::unauthenticated("unknown or revoked api key")),
-                Err(error) => Err(error.into()),
-            },
+            Credential::ApiKey(key) => {
+                let hash = super::apikey::hash(key);
+                if let Some(caller) = self.verified_keys.get(&hash) {
+                    return Ok(caller);
+                }
+                match self.keys.authenticate_hash(&hash).await {
+                    Ok(Some(caller)) => {
+                        self.verified_keys.insert(hash, &caller);
+                        Ok(caller)
+                    }
+                    Ok(None) => Err(Status::unauthenticated("unknown or revoked api key")),
+                    Err(error) => Err(error.into()),
+                }
+            }
         }
     }
 
@@ -122,9 +166,10 @@ pub struct AuthLayer {
 }
 
 impl AuthLayer {
-    /// Creates the layer.
-    pub fn new(jwt: JwtVerifier, keys: ApiKeyStore, clock: Arc<dyn Clock>) -> Self {
-        Self { authenticator: Arc::new(Authenticator { jwt, keys, clock }) }
+    /// Creates the layer; verified API keys are trusted for `key_ttl`.
+    pub fn new(jwt: JwtVerifier, keys: ApiKeyStore, clock: Arc<dyn Clock>, key_ttl: Duration) -> Self {
+        let verified_keys = VerifiedKeys { ttl: key_ttl, entries: Mutex::default() };
+        Self { authenticator: Arc::new(Authenticator { jwt, keys, clock, verified_keys }) }
     }
 }
 

@@ -92,3 +92,18 @@ async fn health_and_reflection() {
         .into_inner();
     assert_eq!(reply.status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
 }
+
+#[tokio::test]
+/// A verified API key is trusted for XENTREE_API_KEY_CACHE_MS, then asked again:
+/// a revocation takes effect once that time has passed.
+async fn revoked_key_is_refused_once_its_cache_time_passes() {
+    let app = spawn_app_with("2026-06-10T12:00:00Z", |settings| settings.api_key_cache_ms = 1000).await;
+    app.create_user("u1", "cachedkey", "UTC").await;
+    let keys = ApiKeyStore::new(app.state().db.clone());
+    let key = keys.create("widget", Scopes::parse_list(["xp:read"]).unwrap(), Some("u1")).await.unwrap();
+    assert!(streak_with(&app, Some(&key.secret)).await.is_ok());
+    assert!(keys.revoke(key.key_id).await.unwrap());
+    assert!(streak_with(&app, Some(&key.secret)).await.is_ok(), "trusted from memory within the cache time");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(streak_with(&app, Some(&key.secret)).await.unwrap_err().code(), Code::Unauthenticated);
+}

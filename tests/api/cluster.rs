@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 use crate::envoy::free_port;
 use crate::helpers::*;
 

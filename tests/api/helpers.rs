@@ -219,6 +219,8 @@ pub(crate) fn settings_for(database_url: &str, cache_prefix: &str) -> Settings {
         db_pool_size: 8,
         db_pool_wait_ms: 2000,
         request_timeout_ms: 10_000,
+        // Revocations in tests take effect at once.
+        api_key_cache_ms: 0,
     }
 }
 
