@@ -44,6 +44,7 @@ select create_distributed_table('app_user', 'user_id');
 select create_distributed_table('user_stats', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('activity_event', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('daily_rollup', 'user_id', colocate_with => 'app_user');
+select create_distributed_table('monthly_rollup', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('freeze_day', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('booster', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('token_ledger', 'user_id', colocate_with => 'app_user');

@@ -202,6 +202,7 @@ async fn ingest_for_user(
     // Independent statements of one transaction, pipelined on its connection.
     futures::try_join!(
         store::add_to_rollups(&tx, user_id, &deltas),
+        store::add_to_monthly(&tx, user_id, &deltas),
         crate::streak::store::save(&tx, user_id, xp_delta, &stats.streak),
         crate::streak::store::insert_freeze_days(&tx, user_id, &covered),
     )?;

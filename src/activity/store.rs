@@ -1,6 +1,6 @@
 //! SQL for raw events and the daily roll-ups they feed.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
@@ -244,4 +244,207 @@ pub async fn sessions_between(
         .iter()
         .map(|row| DaySessions { date: row.get(0), learning_seconds: row.get(1), sessions: row.get(2) })
         .collect())
+}
+
+/// One month of a user's roll-ups, an element per day of the month.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthRollup {
+    /// The first day of the month.
+    pub month: NaiveDate,
+    /// Credited XP per day.
+    pub xp: Vec<i32>,
+    /// Segments per day.
+    pub segments: Vec<i32>,
+    /// Quizzes per day.
+    pub quizzes: Vec<i32>,
+    /// Quizzes passed per day.
+    pub quizzes_passed: Vec<i32>,
+    /// Seconds of learning sessions per day.
+    pub learning_seconds: Vec<i64>,
+    /// Learning sessions per day.
+    pub sessions: Vec<i32>,
+}
+
+/// Days in a month row (the longest month).
+const MONTH_SLOTS: usize = 31;
+
+impl MonthRollup {
+    fn empty(month: NaiveDate) -> Self {
+        MonthRollup {
+            month,
+            xp: vec![0; MONTH_SLOTS],
+            segments: vec![0; MONTH_SLOTS],
+            quizzes: vec![0; MONTH_SLOTS],
+            quizzes_passed: vec![0; MONTH_SLOTS],
+            learning_seconds: vec![0; MONTH_SLOTS],
+            sessions: vec![0; MONTH_SLOTS],
+        }
+    }
+
+    fn touches(&self, slot: usize) -> bool {
+        self.xp[slot] != 0
+            || self.segments[slot] != 0
+            || self.quizzes[slot] != 0
+            || self.quizzes_passed[slot] != 0
+            || self.learning_seconds[slot] != 0
+            || self.sessions[slot] != 0
+    }
+
+    /// Returns the day's totals as a daily roll-up (XP all counted as segments'),
+    /// or `None` when nothing was recorded on it or it is not in this month.
+    pub fn day(&self, date: NaiveDate) -> Option<DayRollup> {
+        use chrono::Datelike as _;
+        if date.with_day(1) != Some(self.month) {
+            return None;
+        }
+        let slot = date.day0() as usize;
+        let day = DayRollup {
+            date,
+            totals: RollupDelta {
+                xp_segments: *self.xp.get(slot)?,
+                xp_quizzes: 0,
+                segments: *self.segments.get(slot)?,
+                quizzes: *self.quizzes.get(slot)?,
+                quizzes_passed: *self.quizzes_passed.get(slot)?,
+                learning_seconds: *self.learning_seconds.get(slot)?,
+                sessions: *self.sessions.get(slot)?,
+            },
+        };
+        day.has_activity().then_some(day)
+    }
+}
+
+/// Folds daily deltas into per-month rows (one delta array per month).
+fn months_of(deltas: &[(NaiveDate, RollupDelta)]) -> Vec<MonthRollup> {
+    use chrono::Datelike as _;
+    let mut months: BTreeMap<NaiveDate, MonthRollup> = BTreeMap::new();
+    for (date, delta) in deltas {
+        let month = date.with_day(1).expect("every month has a 1st");
+        let row = months.entry(month).or_insert_with(|| MonthRollup::empty(month));
+        let slot = date.day0() as usize;
+        row.xp[slot] += delta.xp_segments + delta.xp_quizzes;
+        row.segments[slot] += delta.segments;
+        row.quizzes[slot] += delta.quizzes;
+        row.quizzes_passed[slot] += delta.quizzes_passed;
+        row.learning_seconds[slot] += delta.learning_seconds;
+        row.sessions[slot] += delta.sessions;
+    }
+    months.into_values().collect()
+}
+
+/// Adds deltas to the user's monthly roll-ups: one statement per month
+/// touched, pipelined. A month with one day touched (the common case) adds to
+/// that day's elements only; otherwise the arrays are added element by element.
+pub async fn add_to_monthly(
+    client: &impl GenericClient,
+    user_id: &str,
+    deltas: &[(NaiveDate, RollupDelta)],
+) -> ApiResult<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    const COLUMNS: &str = "insert into monthly_rollup as m (user_id, month, xp, segments, quizzes, quizzes_passed, \
+         learning_seconds, sessions) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (user_id, month) do update set ";
+    let one_day = client
+        .prepare_cached(&format!(
+            "{COLUMNS}xp[$9] = m.xp[$9] + excluded.xp[$9], segments[$9] = m.segments[$9] + excluded.segments[$9], \
+             quizzes[$9] = m.quizzes[$9] + excluded.quizzes[$9], \
+             quizzes_passed[$9] = m.quizzes_passed[$9] + excluded.quizzes_passed[$9], \
+             learning_seconds[$9] = m.learning_seconds[$9] + excluded.learning_seconds[$9], \
+             sessions[$9] = m.sessions[$9] + excluded.sessions[$9]"
+        ))
+        .await?;
+    let add = |column: &str| {
+        format!(
+            "{column} = (select array_agg(a + b order by n) from unnest(m.{column}, excluded.{column}) with ordinality as t(a, b, n))"
+        )
+    };
+    let columns = ["xp", "segments", "quizzes", "quizzes_passed", "learning_seconds", "sessions"];
+    let many_days = client.prepare_cached(&format!("{COLUMNS}{}", columns.map(add).join(", "))).await?;
+    let months = months_of(deltas);
+    let slots: Vec<Vec<i32>> = months
+        .iter()
+        .map(|row| (0..MONTH_SLOTS).filter(|slot| row.touches(*slot)).map(|slot| slot as i32 + 1).collect())
+        .collect();
+    let (one_day, many_days) = (&one_day, &many_days);
+    let writes = months.iter().zip(&slots).map(|(row, touched)| {
+        let values: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+            &user_id,
+            &row.month,
+            &row.xp,
+            &row.segments,
+            &row.quizzes,
+            &row.quizzes_passed,
+            &row.learning_seconds,
+            &row.sessions,
+        ];
+        async move {
+            match touched.as_slice() {
+                [slot] => client.execute(one_day, &[&values[..], &[slot]].concat()).await,
+                _ => client.execute(many_days, &values).await,
+            }
+        }
+    });
+    futures::future::try_join_all(writes).await?;
+    Ok(())
+}
+
+/// Returns the user's monthly roll-ups from `first_month` to `last_month`
+/// (first days of months), ascending: one index range scan of a few rows.
+pub async fn months_between(
+    client: &impl GenericClient,
+    user_id: &str,
+    first_month: NaiveDate,
+    last_month: NaiveDate,
+) -> ApiResult<Vec<MonthRollup>> {
+    let statement = client
+        .prepare_cached(
+            "select month, xp, segments, quizzes, quizzes_passed, learning_seconds, sessions from monthly_rollup \
+             where user_id = $1 and month between $2 and $3 order by month",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| MonthRollup {
+            month: row.get(0),
+            xp: row.get(1),
+            segments: row.get(2),
+            quizzes: row.get(3),
+            quizzes_passed: row.get(4),
+            learning_seconds: row.get(5),
+            sessions: row.get(6),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        crate::time::parse_date(text).unwrap()
+    }
+
+    #[test]
+    /// Daily deltas fold into one row per month, a slot per day of the month.
+    fn deltas_fold_into_months() {
+        let xp = |amount| RollupDelta { xp_segments: amount, segments: 1, ..RollupDelta::default() };
+        let session = RollupDelta { learning_seconds: 600, sessions: 1, ..RollupDelta::default() };
+        let months = months_of(&[
+            (date("2026-01-31"), xp(5)),
+            (date("2026-02-01"), xp(7)),
+            (date("2026-02-28"), session),
+        ]);
+        assert_eq!(
+            months.iter().map(|m| m.month).collect::<Vec<_>>(),
+            vec![date("2026-01-01"), date("2026-02-01")]
+        );
+        assert_eq!((months[0].xp[30], months[1].xp[0], months[1].learning_seconds[27]), (5, 7, 600));
+        let february = &months[1];
+        assert_eq!(february.day(date("2026-02-01")).map(|day| day.xp()), Some(7));
+        assert_eq!(february.day(date("2026-02-28")).map(|day| day.totals.sessions), Some(1));
+        assert_eq!(february.day(date("2026-02-02")), None, "nothing recorded");
+        assert_eq!(february.day(date("2026-03-01")), None, "another month");
+    }
 }

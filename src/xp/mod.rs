@@ -8,7 +8,7 @@ pub mod store;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use crate::activity::store::{DayRollup, rollups_between};
+use crate::activity::store::{DayRollup, months_between, rollups_between};
 use crate::error::{ApiError, ApiResult};
 use crate::proto as pb;
 use crate::state::AppState;
@@ -128,13 +128,19 @@ pub async fn weekly_activity(state: &AppState, user_id: &str) -> ApiResult<pb::W
     })
 }
 
-/// The 365 days ending at the user's local today, oldest first, with heatmap levels.
+/// The 365 days ending at the user's local today, oldest first, with heatmap
+/// levels: read from the monthly roll-ups (13 or 14 rows, whatever the history).
 pub async fn learning_pulse(state: &AppState, user_id: &str) -> ApiResult<pb::LearningPulse> {
     let client = state.db.get().await?;
     let stats = load_stats(&client, user_id).await?;
     let today = local_date(state.clock.now(), stats.timezone);
     let start = today - Days::new(PULSE_DAYS - 1);
-    let rollups = rollups_between(&client, user_id, start, today).await?;
+    let months = months_between(&client, user_id, first_of_month(start), first_of_month(today)).await?;
+    let rollups: Vec<DayRollup> = months
+        .iter()
+        .flat_map(|month| (0..31).filter_map(move |offset| month.day(month.month + Days::new(offset))))
+        .filter(|day| (start..=today).contains(&day.date))
+        .collect();
     let max_xp = rollups.iter().map(|rollup| i64::from(rollup.xp())).max().unwrap_or(0);
     let mut pulse = pb::LearningPulse {
         start_date: format_date(start),
@@ -159,6 +165,11 @@ pub async fn learning_pulse(state: &AppState, user_id: &str) -> ApiResult<pb::Le
         pulse.days.push(day);
     }
     Ok(pulse)
+}
+
+fn first_of_month(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike as _;
+    date.with_day(1).expect("every month has a 1st")
 }
 
 /// Walks `count` consecutive dates from `start`, pairing each with its roll-up

@@ -88,4 +88,5 @@ async fn concurrent_overlapping_replays_equal_one_pass() {
     let result = snapshot(&app).await;
     assert_eq!(covered, 120);
     assert_eq!(result, expected);
+    assert_monthly_matches_daily(&app).await;
 }

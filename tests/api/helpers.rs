@@ -303,6 +303,32 @@ pub(crate) fn session(
     }
 }
 
+/// Asserts that the monthly roll-ups hold exactly the daily roll-ups' days.
+pub(crate) async fn assert_monthly_matches_daily(app: &TestApp) {
+    let differences: i64 = app
+        .db()
+        .await
+        .query_one(
+            "with daily as ( \
+                 select user_id, local_date, xp_segments + xp_quizzes as xp, segments, quizzes, quizzes_passed, \
+                        learning_seconds, sessions from daily_rollup), \
+             monthly as ( \
+                 select m.user_id, (m.month + n - 1) as local_date, m.xp[n] as xp, m.segments[n] as segments, \
+                        m.quizzes[n] as quizzes, m.quizzes_passed[n] as quizzes_passed, \
+                        m.learning_seconds[n] as learning_seconds, m.sessions[n] as sessions \
+                 from monthly_rollup m cross join generate_series(1, 31) as n \
+                 where m.xp[n] <> 0 or m.segments[n] <> 0 or m.quizzes[n] <> 0 or m.quizzes_passed[n] <> 0 \
+                    or m.learning_seconds[n] <> 0 or m.sessions[n] <> 0) \
+             select (select count(*) from (select * from daily except select * from monthly) a) \
+                  + (select count(*) from (select * from monthly except select * from daily) b)",
+            &[],
+        )
+        .await
+        .expect("compare roll-ups")
+        .get(0);
+    assert_eq!(differences, 0, "monthly and daily roll-ups disagree");
+}
+
 // Reads as a signed-in user; each must succeed.
 
 pub(crate) async fn profile(app: &TestApp, user_id: &str) -> pb::Profile {

@@ -213,6 +213,7 @@ async fn pulse_levels_on_known_history() {
         segment("d10", "u1", "2026-06-10T11:00:00Z", 100),
     ])
     .await;
+    assert_monthly_matches_daily(&app).await;
     let pulse = pulse(&app, "u1").await;
     assert_eq!(pulse.days.len(), 365);
     assert_eq!(
