@@ -281,13 +281,37 @@ impl MonthRollup {
         }
     }
 
-    fn touches(&self, slot: usize) -> bool {
-        self.xp[slot] != 0
-            || self.segments[slot] != 0
-            || self.quizzes[slot] != 0
-            || self.quizzes_passed[slot] != 0
-            || self.learning_seconds[slot] != 0
-            || self.sessions[slot] != 0
+    /// The array columns with a non-zero element.
+    fn changed_columns(&self) -> Vec<&'static str> {
+        let small = [&self.xp, &self.segments, &self.quizzes, &self.quizzes_passed];
+        let mut changed: Vec<&'static str> = MONTH_COLUMNS[..4]
+            .iter()
+            .zip(small)
+            .filter(|(_, values)| values.iter().any(|value| *value != 0))
+            .map(|(column, _)| *column)
+            .collect();
+        if self.learning_seconds.iter().any(|value| *value != 0) {
+            changed.push("learning_seconds");
+        }
+        if self.sessions.iter().any(|value| *value != 0) {
+            changed.push("sessions");
+        }
+        changed
+    }
+
+    /// The days (1-based, as SQL arrays count) with a non-zero element.
+    fn touched_days(&self) -> Vec<i32> {
+        (0..MONTH_SLOTS)
+            .filter(|&slot| {
+                self.xp[slot] != 0
+                    || self.segments[slot] != 0
+                    || self.quizzes[slot] != 0
+                    || self.quizzes_passed[slot] != 0
+                    || self.learning_seconds[slot] != 0
+                    || self.sessions[slot] != 0
+            })
+            .map(|slot| slot as i32 + 1)
+            .collect()
     }
 
     /// Returns the day's totals as a daily roll-up (XP all counted as segments'),
@@ -332,43 +356,51 @@ fn months_of(deltas: &[(NaiveDate, RollupDelta)]) -> Vec<MonthRollup> {
     months.into_values().collect()
 }
 
+/// The array columns of `monthly_rollup`, in [`MonthRollup`] field order.
+const MONTH_COLUMNS: [&str; 6] =
+    ["xp", "segments", "quizzes", "quizzes_passed", "learning_seconds", "sessions"];
+
+/// The upsert of one month row that adds only the columns that change: to one
+/// day's elements (`$9`), or element by element to whole arrays.
+fn monthly_upsert(columns: &[&str], one_day: bool) -> String {
+    let set: Vec<String> = columns
+        .iter()
+        .map(|column| {
+            if one_day {
+                format!("{column}[$9] = m.{column}[$9] + excluded.{column}[$9]")
+            } else {
+                format!(
+                    "{column} = (select array_agg(a + b order by n) \
+                     from unnest(m.{column}, excluded.{column}) with ordinality as t(a, b, n))"
+                )
+            }
+        })
+        .collect();
+    format!(
+        "insert into monthly_rollup as m (user_id, month, {}) values ($1, $2, $3, $4, $5, $6, $7, $8) \
+         on conflict (user_id, month) do update set {}",
+        MONTH_COLUMNS.join(", "),
+        set.join(", ")
+    )
+}
+
 /// Adds deltas to the user's monthly roll-ups: one statement per month
-/// touched, pipelined. A month with one day touched (the common case) adds to
-/// that day's elements only; otherwise the arrays are added element by element.
+/// touched, pipelined. Each changes only the columns the deltas touch, and a
+/// month with one day touched (the common case) only that day's elements:
+/// every array element assigned costs PostgreSQL a copy of the array.
 pub async fn add_to_monthly(
     client: &impl GenericClient,
     user_id: &str,
     deltas: &[(NaiveDate, RollupDelta)],
 ) -> ApiResult<()> {
-    if deltas.is_empty() {
-        return Ok(());
-    }
-    const COLUMNS: &str = "insert into monthly_rollup as m (user_id, month, xp, segments, quizzes, quizzes_passed, \
-         learning_seconds, sessions) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (user_id, month) do update set ";
-    let one_day = client
-        .prepare_cached(&format!(
-            "{COLUMNS}xp[$9] = m.xp[$9] + excluded.xp[$9], segments[$9] = m.segments[$9] + excluded.segments[$9], \
-             quizzes[$9] = m.quizzes[$9] + excluded.quizzes[$9], \
-             quizzes_passed[$9] = m.quizzes_passed[$9] + excluded.quizzes_passed[$9], \
-             learning_seconds[$9] = m.learning_seconds[$9] + excluded.learning_seconds[$9], \
-             sessions[$9] = m.sessions[$9] + excluded.sessions[$9]"
-        ))
-        .await?;
-    let add = |column: &str| {
-        format!(
-            "{column} = (select array_agg(a + b order by n) from unnest(m.{column}, excluded.{column}) with ordinality as t(a, b, n))"
-        )
-    };
-    let columns = ["xp", "segments", "quizzes", "quizzes_passed", "learning_seconds", "sessions"];
-    let many_days = client.prepare_cached(&format!("{COLUMNS}{}", columns.map(add).join(", "))).await?;
-    let months = months_of(deltas);
-    let slots: Vec<Vec<i32>> = months
-        .iter()
-        .map(|row| (0..MONTH_SLOTS).filter(|slot| row.touches(*slot)).map(|slot| slot as i32 + 1).collect())
-        .collect();
-    let (one_day, many_days) = (&one_day, &many_days);
-    let writes = months.iter().zip(&slots).map(|(row, touched)| {
-        let values: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+    let writes = months_of(deltas).into_iter().map(|row| async move {
+        let columns = row.changed_columns();
+        if columns.is_empty() {
+            return Ok(());
+        }
+        let days = row.touched_days();
+        let statement = client.prepare_cached(&monthly_upsert(&columns, days.len() == 1)).await?;
+        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
             &user_id,
             &row.month,
             &row.xp,
@@ -378,12 +410,11 @@ pub async fn add_to_monthly(
             &row.learning_seconds,
             &row.sessions,
         ];
-        async move {
-            match touched.as_slice() {
-                [slot] => client.execute(one_day, &[&values[..], &[slot]].concat()).await,
-                _ => client.execute(many_days, &values).await,
-            }
+        if let [day] = days.as_slice() {
+            values.push(day);
         }
+        client.execute(&statement, &values).await?;
+        Ok::<(), crate::error::ApiError>(())
     });
     futures::future::try_join_all(writes).await?;
     Ok(())
@@ -446,5 +477,10 @@ mod tests {
         assert_eq!(february.day(date("2026-02-28")).map(|day| day.totals.sessions), Some(1));
         assert_eq!(february.day(date("2026-02-02")), None, "nothing recorded");
         assert_eq!(february.day(date("2026-03-01")), None, "another month");
+        assert_eq!(months[0].changed_columns(), vec!["xp", "segments"]);
+        assert_eq!(months[0].touched_days(), vec![31]);
+        assert_eq!(february.changed_columns(), vec!["xp", "segments", "learning_seconds", "sessions"]);
+        assert_eq!(february.touched_days(), vec![1, 28]);
+        assert!(monthly_upsert(&["xp"], true).ends_with("do update set xp[$9] = m.xp[$9] + excluded.xp[$9]"));
     }
 }
