@@ -103,6 +103,25 @@ impl Bench {
     }
 }
 
+/// A read as a user: every call sends `$request` through `$client::$method`
+/// with the token `$token(&bench, worker)` picks.
+macro_rules! user_read {
+    ($bench:expr, $concurrency:expr, $duration:expr, $client:ty, $method:ident, $request:expr, $token:expr) => {{
+        let bench = Arc::clone($bench);
+        let token = $token;
+        let request = $request;
+        load::run($concurrency, $duration, move |worker, _| {
+            let mut client = <$client>::new(bench.channel(worker));
+            let request = bench.as_user(request.clone(), &token(&bench, worker));
+            async move {
+                client.$method(request).await?;
+                Ok(1)
+            }
+        })
+        .await
+    }};
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
@@ -122,15 +141,79 @@ async fn main() -> anyhow::Result<()> {
 
     println!("scenario                   rate        p50            p99");
     record("health", None, scenario_health(&bench, reads, duration).await);
-    record("streak_status", Some("health"), scenario_streak(&bench, reads, duration).await);
-    record("profile", Some("health"), scenario_profile(&bench, reads, duration).await);
-    record("daily_quests", Some("health"), scenario_quests(&bench, reads, duration).await);
+    let any_reader = |bench: &Bench, worker: usize| bench.user_token(worker).to_owned();
+    record(
+        "streak_status",
+        Some("health"),
+        user_read!(
+            &bench,
+            reads,
+            duration,
+            pb::streak_service_client::StreakServiceClient<Channel>,
+            get_streak_status,
+            pb::GetStreakStatusRequest {},
+            any_reader
+        ),
+    );
+    record(
+        "profile",
+        Some("health"),
+        user_read!(
+            &bench,
+            reads,
+            duration,
+            pb::xp_service_client::XpServiceClient<Channel>,
+            get_profile,
+            pb::GetProfileRequest {},
+            any_reader
+        ),
+    );
+    record(
+        "daily_quests",
+        Some("health"),
+        user_read!(
+            &bench,
+            reads,
+            duration,
+            pb::quest_service_client::QuestServiceClient<Channel>,
+            get_daily_quests,
+            pb::GetDailyQuestsRequest {},
+            any_reader
+        ),
+    );
     record("rest_streak_status", Some("streak_status"), scenario_rest_streak(&bench, reads, duration).await);
     record("sql_pulse_scan", None, scenario_sql_pulse(&bench, 16, duration).await);
     record("pulse_month", Some("sql_pulse_scan"), scenario_pulse(&bench, false, 16, duration).await);
     record("pulse_3y", Some("sql_pulse_scan"), scenario_pulse(&bench, true, 16, duration).await);
-    record("analytics_month", Some("sql_pulse_scan"), scenario_analytics(&bench, false, 16, duration).await);
-    record("analytics_3y", Some("sql_pulse_scan"), scenario_analytics(&bench, true, 16, duration).await);
+    let all_time = pb::GetLearningTimeRequest::default();
+    let month_user = |bench: &Bench, _| bench.month_token.clone();
+    let heavy_user = |bench: &Bench, _| bench.heavy_token.clone();
+    record(
+        "analytics_month",
+        Some("sql_pulse_scan"),
+        user_read!(
+            &bench,
+            16,
+            duration,
+            pb::analytics_service_client::AnalyticsServiceClient<Channel>,
+            get_learning_time,
+            all_time.clone(),
+            month_user
+        ),
+    );
+    record(
+        "analytics_3y",
+        Some("sql_pulse_scan"),
+        user_read!(
+            &bench,
+            16,
+            duration,
+            pb::analytics_service_client::AnalyticsServiceClient<Channel>,
+            get_learning_time,
+            all_time.clone(),
+            heavy_user
+        ),
+    );
     record("sql_ingest_single", None, scenario_sql_ingest(&bench, 1, 64, duration).await);
     record("ingest_single", Some("sql_ingest_single"), scenario_ingest(&bench, 1, 64, duration).await);
     record("sql_ingest_batch", None, scenario_sql_ingest(&bench, 500, 8, duration).await);
@@ -201,45 +284,6 @@ async fn scenario_health(bench: &Arc<Bench>, concurrency: usize, duration: Durat
     .await
 }
 
-async fn scenario_streak(bench: &Arc<Bench>, concurrency: usize, duration: Duration) -> Measured {
-    let bench = bench.clone();
-    load::run(concurrency, duration, move |worker, _| {
-        let mut client = pb::streak_service_client::StreakServiceClient::new(bench.channel(worker));
-        let request = bench.as_user(pb::GetStreakStatusRequest {}, bench.user_token(worker));
-        async move {
-            client.get_streak_status(request).await?;
-            Ok(1)
-        }
-    })
-    .await
-}
-
-async fn scenario_profile(bench: &Arc<Bench>, concurrency: usize, duration: Duration) -> Measured {
-    let bench = bench.clone();
-    load::run(concurrency, duration, move |worker, _| {
-        let mut client = pb::xp_service_client::XpServiceClient::new(bench.channel(worker));
-        let request = bench.as_user(pb::GetProfileRequest {}, bench.user_token(worker));
-        async move {
-            client.get_profile(request).await?;
-            Ok(1)
-        }
-    })
-    .await
-}
-
-async fn scenario_quests(bench: &Arc<Bench>, concurrency: usize, duration: Duration) -> Measured {
-    let bench = bench.clone();
-    load::run(concurrency, duration, move |worker, _| {
-        let mut client = pb::quest_service_client::QuestServiceClient::new(bench.channel(worker));
-        let request = bench.as_user(pb::GetDailyQuestsRequest {}, bench.user_token(worker));
-        async move {
-            client.get_daily_quests(request).await?;
-            Ok(1)
-        }
-    })
-    .await
-}
-
 async fn scenario_rest_streak(bench: &Arc<Bench>, concurrency: usize, duration: Duration) -> Measured {
     let bench = bench.clone();
     load::run(concurrency, duration, move |worker, _| {
@@ -272,37 +316,21 @@ async fn scenario_pulse(bench: &Arc<Bench>, heavy: bool, concurrency: usize, dur
     .await
 }
 
-async fn scenario_analytics(
-    bench: &Arc<Bench>,
-    heavy: bool,
-    concurrency: usize,
-    duration: Duration,
-) -> Measured {
-    let bench = bench.clone();
-    load::run(concurrency, duration, move |worker, _| {
-        let mut client = pb::analytics_service_client::AnalyticsServiceClient::new(bench.channel(worker));
-        let token = if heavy { &bench.heavy_token } else { &bench.month_token };
-        let request = bench.as_user(pb::GetLearningTimeRequest::default(), token);
-        async move {
-            client.get_learning_time(request).await?;
-            Ok(1)
-        }
-    })
-    .await
-}
-
 async fn scenario_sql_pulse(bench: &Arc<Bench>, concurrency: usize, duration: Duration) -> Measured {
     let bench = bench.clone();
     load::run(concurrency, duration, move |_, _| {
         let bench = bench.clone();
         async move {
             let client = bench.db.get().await?;
+            // The range the pulse reads: the months of the 365 days ending today.
+            use chrono::Datelike as _;
             let today = chrono::Utc::now().date_naive();
-            let start = today - chrono::Days::new(364);
-            let rows = xentree::activity::store::rollups_between(&client, &bench.heavy_user, start, today)
+            let first = (today - chrono::Days::new(364)).with_day(1).expect("a 1st");
+            let last = today.with_day(1).expect("a 1st");
+            let rows = xentree::activity::store::months_between(&client, &bench.heavy_user, first, last)
                 .await
                 .map_err(|error| anyhow::anyhow!("{error}"))?;
-            anyhow::ensure!(!rows.is_empty(), "the heavy user has no roll-ups");
+            anyhow::ensure!(rows.len() >= 12, "the heavy user has {} months of roll-ups", rows.len());
             Ok(1)
         }
     })
