@@ -303,6 +303,19 @@ pub(crate) fn session(
     }
 }
 
+/// Returns the ids of every stored event.
+pub(crate) async fn stored_event_ids(
+    client: &deadpool_postgres::Object,
+) -> std::collections::HashSet<String> {
+    client
+        .query("select event_id from activity_event", &[])
+        .await
+        .expect("stored events")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 /// Asserts that the monthly roll-ups hold exactly the daily roll-ups' days.
 pub(crate) async fn assert_monthly_matches_daily(app: &TestApp) {
     let differences: i64 = app

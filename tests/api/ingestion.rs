@@ -153,6 +153,31 @@ async fn local_dates_follow_the_users_zone() {
         ("west", "2026-06-10", 4),
     ];
     assert_eq!(got, want.map(|(u, d, x)| (u.to_owned(), d.to_owned(), x)));
+
+    // East moves from UTC+14 to UTC−11: its past days stay where they were,
+    // and a new event is dated in the new zone.
+    app.users()
+        .upsert_user(app.as_service(pb::UpsertUserRequest {
+            user_id: "east".into(),
+            username: "east".into(),
+            email: "east@example.org".into(),
+            display_name: "Learner east".into(),
+            timezone: "Pacific/Pago_Pago".into(),
+            public_profile: None,
+        }))
+        .await
+        .unwrap();
+    app.ingest(vec![segment("g", "east", "2026-06-10T10:01:00Z", 7)]).await; // 23:01 on the 9th in UTC−11
+    let east: Vec<(String, i32)> = app
+        .db()
+        .await
+        .query("select local_date::text, xp_segments from daily_rollup where user_id = 'east' order by local_date", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(east, vec![("2026-06-09".to_owned(), 1 + 7), ("2026-06-10".to_owned(), 2)]);
 }
 
 #[tokio::test]

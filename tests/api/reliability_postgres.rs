@@ -156,13 +156,7 @@ async fn postgres_outage_fails_fast_and_recovers_without_losing_acks() {
     // Nothing acknowledged was lost, and every stored event is in the totals.
     let acked = observed.acked.lock().unwrap().clone();
     let client = app.db().await;
-    let stored: HashSet<String> = client
-        .query("select event_id from activity_event", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let stored = stored_event_ids(&client).await;
     let lost: Vec<&String> = acked.difference(&stored).collect();
     assert!(lost.is_empty(), "{} acknowledged events lost, e.g. {:?}", lost.len(), lost.first());
     let consistent: bool = client

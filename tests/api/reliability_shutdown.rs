@@ -2,7 +2,6 @@
 //! ingestion drains what was accepted. Every acknowledged event is stored,
 //! the requests after it get an error, and no batch is half-written.
 
-use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -139,13 +138,7 @@ async fn sigterm_drains_ingestion_without_losing_or_splitting_batches() {
     assert!(exit.success(), "xentree exited with {exit}");
 
     let client = pool.get().await.unwrap();
-    let stored: HashSet<String> = client
-        .query("select event_id from activity_event", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let stored = stored_event_ids(&client).await;
     let acked = acked.into_inner().unwrap();
     let failed = failed.into_inner().unwrap();
     assert_eq!(failed.len(), CLIENTS * 3, "every client's requests after the shutdown failed");
