@@ -68,13 +68,32 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
-/// Formats a date as `YYYY-MM-DD` (by hand: chrono's `format` parses its
-/// pattern on every call, and reads format hundreds of dates per request).
+/// Formats a date as `YYYY-MM-DD` (digit by digit: reads format hundreds of
+/// dates per request, and `format!` costs several times more).
 pub fn format_date(date: NaiveDate) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(10);
-    let _ = write!(text, "{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
-    text
+    let Ok(year @ 0..=9999) = u32::try_from(date.year()) else {
+        return date.format("%Y-%m-%d").to_string();
+    };
+    let digit = |value: u32| b'0' + (value % 10) as u8;
+    let (month, day) = (date.month(), date.day());
+    let text = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    String::from_utf8(text.to_vec()).expect("ASCII digits")
+}
+
+/// Returns the first day of `date`'s month.
+pub fn first_of_month(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).expect("every month has a 1st")
 }
 
 /// Formats an instant as RFC 3339 with a `Z` suffix.
@@ -155,6 +174,13 @@ mod tests {
         for text in ["2024-02-29", "2026-12-31", "2000-01-01"] {
             assert_eq!(format_date(date(text)), text);
         }
+        // Every day of a few centuries agrees with chrono's own formatting,
+        // and years outside 0..=9999 fall back to it.
+        for day in date("1899-12-25").iter_days().take(200 * 366) {
+            assert_eq!(format_date(day), day.format("%Y-%m-%d").to_string());
+        }
+        let far = NaiveDate::from_ymd_opt(12026, 1, 2).unwrap();
+        assert_eq!(format_date(far), far.format("%Y-%m-%d").to_string());
     }
 
     #[test]

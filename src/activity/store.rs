@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
 
 use super::rules::{Event, EventKind};
 use crate::error::ApiResult;
@@ -214,38 +216,6 @@ pub async fn rollups_between(
         .collect())
 }
 
-/// One local date's learning sessions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DaySessions {
-    /// The local date.
-    pub date: NaiveDate,
-    /// Seconds of learning sessions.
-    pub learning_seconds: i64,
-    /// Learning sessions.
-    pub sessions: i32,
-}
-
-/// Returns the days of `[from, to]` with a learning session, ascending: one
-/// scan of the partial index `daily_rollup_sessions`.
-pub async fn sessions_between(
-    client: &impl GenericClient,
-    user_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> ApiResult<Vec<DaySessions>> {
-    let statement = client
-        .prepare_cached(
-            "select local_date, learning_seconds, sessions from daily_rollup \
-             where user_id = $1 and local_date between $2 and $3 and sessions > 0 order by local_date",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&user_id, &from, &to]).await?;
-    Ok(rows
-        .iter()
-        .map(|row| DaySessions { date: row.get(0), learning_seconds: row.get(1), sessions: row.get(2) })
-        .collect())
-}
-
 /// One month of a user's roll-ups, an element per day of the month.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonthRollup {
@@ -314,27 +284,46 @@ impl MonthRollup {
             .collect()
     }
 
-    /// Returns the day's totals as a daily roll-up (XP all counted as segments'),
-    /// or `None` when nothing was recorded on it or it is not in this month.
-    pub fn day(&self, date: NaiveDate) -> Option<DayRollup> {
+    /// Returns the totals of `date`, a day of this month (zero for any other date).
+    pub fn day(&self, date: NaiveDate) -> MonthDay {
         use chrono::Datelike as _;
         if date.with_day(1) != Some(self.month) {
-            return None;
+            return MonthDay::default();
         }
         let slot = date.day0() as usize;
-        let day = DayRollup {
-            date,
-            totals: RollupDelta {
-                xp_segments: *self.xp.get(slot)?,
-                xp_quizzes: 0,
-                segments: *self.segments.get(slot)?,
-                quizzes: *self.quizzes.get(slot)?,
-                quizzes_passed: *self.quizzes_passed.get(slot)?,
-                learning_seconds: *self.learning_seconds.get(slot)?,
-                sessions: *self.sessions.get(slot)?,
-            },
-        };
-        day.has_activity().then_some(day)
+        let at = |values: &[i32]| values.get(slot).copied().unwrap_or(0);
+        MonthDay {
+            xp: at(&self.xp),
+            segments: at(&self.segments),
+            quizzes: at(&self.quizzes),
+            quizzes_passed: at(&self.quizzes_passed),
+            learning_seconds: self.learning_seconds.get(slot).copied().unwrap_or(0),
+            sessions: at(&self.sessions),
+        }
+    }
+}
+
+/// One day's totals as a month row holds them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MonthDay {
+    /// Credited XP.
+    pub xp: i32,
+    /// Segments completed.
+    pub segments: i32,
+    /// Quizzes completed.
+    pub quizzes: i32,
+    /// Quizzes passed.
+    pub quizzes_passed: i32,
+    /// Seconds of learning sessions.
+    pub learning_seconds: i64,
+    /// Learning sessions.
+    pub sessions: i32,
+}
+
+impl MonthDay {
+    /// True when anything at all was recorded.
+    pub fn has_activity(&self) -> bool {
+        *self != MonthDay::default()
     }
 }
 
@@ -420,33 +409,124 @@ pub async fn add_to_monthly(
     Ok(())
 }
 
-/// Returns the user's monthly roll-ups from `first_month` to `last_month`
-/// (first days of months), ascending: one index range scan of a few rows.
-pub async fn months_between(
+/// Returns the user's time zone and monthly roll-ups from `first_month` to
+/// `last_month` (first days of months), ascending; `None` for an unknown user.
+/// One statement: an index range scan of a few rows, joined to the user's.
+pub async fn zone_and_months_between(
     client: &impl GenericClient,
     user_id: &str,
     first_month: NaiveDate,
     last_month: NaiveDate,
-) -> ApiResult<Vec<MonthRollup>> {
+) -> ApiResult<Option<(Tz, Vec<MonthRollup>)>> {
     let statement = client
         .prepare_cached(
-            "select month, xp, segments, quizzes, quizzes_passed, learning_seconds, sessions from monthly_rollup \
-             where user_id = $1 and month between $2 and $3 order by month",
+            "select u.timezone, m.month, m.xp::text, m.segments::text, m.quizzes::text, \
+             m.quizzes_passed::text, m.learning_seconds::text, m.sessions::text \
+             from app_user u left join monthly_rollup m \
+             on m.user_id = u.user_id and m.month between $2 and $3 where u.user_id = $1",
         )
         .await?;
     let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
-    Ok(rows
-        .iter()
-        .map(|row| MonthRollup {
-            month: row.get(0),
-            xp: row.get(1),
-            segments: row.get(2),
-            quizzes: row.get(3),
-            quizzes_passed: row.get(4),
-            learning_seconds: row.get(5),
-            sessions: row.get(6),
-        })
-        .collect())
+    let Some(first) = rows.first() else { return Ok(None) };
+    // Stored zones were validated on the way in; UTC only guards a manual edit.
+    let zone = crate::time::parse_timezone(first.get(0)).unwrap_or(Tz::UTC);
+    let mut months = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(month) = row.get(1) else { continue };
+        months.push(MonthRollup {
+            month,
+            xp: int_array(row, 2)?,
+            segments: int_array(row, 3)?,
+            quizzes: int_array(row, 4)?,
+            quizzes_passed: int_array(row, 5)?,
+            learning_seconds: int_array(row, 6)?,
+            sessions: int_array(row, 7)?,
+        });
+    }
+    // Sorted here: an ORDER BY makes PostgreSQL sort, however few the rows.
+    months.sort_unstable_by_key(|row| row.month);
+    Ok(Some((zone, months)))
+}
+
+/// One month of a user's learning sessions, an element per day of the month.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthSessions {
+    /// The first day of the month.
+    pub month: NaiveDate,
+    /// Seconds of learning sessions per day.
+    pub learning_seconds: Vec<i64>,
+    /// Learning sessions per day.
+    pub sessions: Vec<i32>,
+}
+
+/// Returns the session columns of the user's monthly roll-ups from
+/// `first_month` to `last_month`, ascending; `None` for an unknown user. One
+/// statement that reads a row per month, however many days had sessions.
+pub async fn session_months_between(
+    client: &impl GenericClient,
+    user_id: &str,
+    first_month: NaiveDate,
+    last_month: NaiveDate,
+) -> ApiResult<Option<Vec<MonthSessions>>> {
+    let statement = client
+        .prepare_cached(
+            "select m.month, m.learning_seconds::text, m.sessions::text from app_user u \
+             left join monthly_rollup m on m.user_id = u.user_id and m.month between $2 and $3 \
+             where u.user_id = $1",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut months = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(month) = row.get(0) else { continue };
+        months.push(MonthSessions {
+            month,
+            learning_seconds: int_array(row, 1)?,
+            sessions: int_array(row, 2)?,
+        });
+    }
+    months.sort_unstable_by_key(|row| row.month);
+    Ok(Some(months))
+}
+
+/// Reads an integer array column selected `::text`. The month rows are read
+/// as text because PostgreSQL 15's binary array output allocates a buffer per
+/// element: sending a year of them costs it twice what the text form does.
+fn int_array<T: TryFrom<i64>>(row: &Row, index: usize) -> ApiResult<Vec<T>> {
+    let text: &str = row.get(index);
+    parse_int_array(text)
+        .ok_or_else(|| anyhow::anyhow!("column {index}: {text:?} is not an integer array").into())
+}
+
+/// Parses PostgreSQL's text form of a one-dimensional integer array, `{1,2,3}`
+/// (byte by byte: a year of months is thousands of elements).
+fn parse_int_array<T: TryFrom<i64>>(text: &str) -> Option<Vec<T>> {
+    let elements = text.as_bytes().strip_prefix(b"{")?.strip_suffix(b"}")?;
+    let mut values = Vec::with_capacity(MONTH_SLOTS);
+    if elements.is_empty() {
+        return Some(values);
+    }
+    for element in elements.split(|byte| *byte == b',') {
+        let (sign, digits) = match element {
+            [b'-', digits @ ..] => (-1, digits),
+            digits => (1, digits),
+        };
+        if digits.is_empty() {
+            return None;
+        }
+        let mut value: i64 = 0;
+        for digit in digits {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            value = value.checked_mul(10)?.checked_add(sign * i64::from(digit - b'0'))?;
+        }
+        values.push(T::try_from(value).ok()?);
+    }
+    Some(values)
 }
 
 #[cfg(test)]
@@ -473,14 +553,37 @@ mod tests {
         );
         assert_eq!((months[0].xp[30], months[1].xp[0], months[1].learning_seconds[27]), (5, 7, 600));
         let february = &months[1];
-        assert_eq!(february.day(date("2026-02-01")).map(|day| day.xp()), Some(7));
-        assert_eq!(february.day(date("2026-02-28")).map(|day| day.totals.sessions), Some(1));
-        assert_eq!(february.day(date("2026-02-02")), None, "nothing recorded");
-        assert_eq!(february.day(date("2026-03-01")), None, "another month");
+        assert_eq!(february.day(date("2026-02-01")).xp, 7);
+        assert_eq!(february.day(date("2026-02-28")).sessions, 1);
+        assert!(!february.day(date("2026-02-02")).has_activity(), "nothing recorded");
+        assert!(!months[1].day(date("2026-01-31")).has_activity(), "another month");
+        assert!(months[0].day(date("2026-01-31")).has_activity());
         assert_eq!(months[0].changed_columns(), vec!["xp", "segments"]);
         assert_eq!(months[0].touched_days(), vec![31]);
         assert_eq!(february.changed_columns(), vec!["xp", "segments", "learning_seconds", "sessions"]);
         assert_eq!(february.touched_days(), vec![1, 28]);
         assert!(monthly_upsert(&["xp"], true).ends_with("do update set xp[$9] = m.xp[$9] + excluded.xp[$9]"));
+    }
+
+    #[test]
+    /// The text form of integer arrays parses back; anything else is refused.
+    fn int_arrays_parse_from_text() {
+        assert_eq!(parse_int_array::<i32>("{1,-2,0,2147483647}"), Some(vec![1, -2, 0, i32::MAX]));
+        assert_eq!(parse_int_array::<i64>("{86400000000}"), Some(vec![86_400_000_000]));
+        assert_eq!(parse_int_array::<i32>("{}"), Some(vec![]));
+        assert_eq!(parse_int_array::<i64>("{-9223372036854775808}"), Some(vec![i64::MIN]));
+        for bad in [
+            "1,2",
+            "{1,,2}",
+            "{1,NULL}",
+            "{2147483648}",
+            "{{1,2},{3,4}}",
+            "",
+            "{-}",
+            "{1 }",
+            "{9223372036854775808}",
+        ] {
+            assert_eq!(parse_int_array::<i32>(bad), None, "{bad:?}");
+        }
     }
 }

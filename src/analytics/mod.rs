@@ -3,13 +3,13 @@
 
 pub mod grpc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 
-use crate::activity::store::sessions_between;
+use crate::activity::store::session_months_between;
 use crate::error::{ApiError, ApiResult};
 use crate::proto as pb;
 use crate::state::AppState;
-use crate::time::{format_date, parse_date};
+use crate::time::{first_of_month, format_date, parse_date};
 use crate::xp::clamp_i32;
 
 /// An inclusive range of local dates; either end may be open.
@@ -43,30 +43,38 @@ impl TryFrom<&pb::GetLearningTimeRequest> for DateRange {
     }
 }
 
-/// Learning time of a user over `range`.
+/// Learning time of a user over `range`: one statement reads the monthly
+/// roll-ups of the months it touches.
 pub async fn learning_time(state: &AppState, user_id: &str, range: DateRange) -> ApiResult<pb::LearningTime> {
     let client = state.db.get().await?;
-    crate::xp::load_stats(&client, user_id).await?;
     // Roll-ups are stored by local date; open ends become dates no one has.
     let from = range.from.unwrap_or(NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date"));
     let to = range.to.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date"));
-    let days = sessions_between(&client, user_id, from, to).await?;
-    let total_seconds: i64 = days.iter().map(|day| day.learning_seconds).sum();
-    let total_sessions: i64 = days.iter().map(|day| i64::from(day.sessions)).sum();
+    let months = session_months_between(&client, user_id, first_of_month(from), first_of_month(to))
+        .await?
+        .ok_or_else(crate::xp::unknown_user)?;
+    let mut answer = pb::LearningTime::default();
+    let (mut total_seconds, mut total_sessions) = (0i64, 0i64);
+    for month in &months {
+        let days = month.month.iter_days().take_while(|date| date.month() == month.month.month());
+        for ((date, &seconds), &sessions) in days.zip(&month.learning_seconds).zip(&month.sessions) {
+            if sessions == 0 || !(from..=to).contains(&date) {
+                continue;
+            }
+            total_seconds += seconds;
+            total_sessions += i64::from(sessions);
+            answer.daily_breakdown.push(pb::DailyLearningTime {
+                date: format_date(date),
+                learning_time: clamp_i32(seconds),
+                sessions,
+            });
+        }
+    }
     let average = if total_sessions == 0 { 0 } else { (total_seconds + total_sessions / 2) / total_sessions };
-    Ok(pb::LearningTime {
-        total_learning_time: clamp_i32(total_seconds),
-        total_sessions: clamp_i32(total_sessions),
-        avg_session_length: clamp_i32(average),
-        daily_breakdown: days
-            .iter()
-            .map(|day| pb::DailyLearningTime {
-                date: format_date(day.date),
-                learning_time: clamp_i32(day.learning_seconds),
-                sessions: day.sessions,
-            })
-            .collect(),
-    })
+    answer.total_learning_time = clamp_i32(total_seconds);
+    answer.total_sessions = clamp_i32(total_sessions);
+    answer.avg_session_length = clamp_i32(average);
+    Ok(answer)
 }
 
 #[cfg(test)]

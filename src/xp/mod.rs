@@ -8,12 +8,12 @@ pub mod store;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use crate::activity::store::{DayRollup, months_between, rollups_between};
+use crate::activity::store::{DayRollup, MonthDay, rollups_between, zone_and_months_between};
 use crate::error::{ApiError, ApiResult};
 use crate::proto as pb;
 use crate::state::AppState;
 use crate::streak::store::Stats;
-use crate::time::{format_date, format_instant, local_date, start_of_next_day, week_bounds};
+use crate::time::{first_of_month, format_date, format_instant, local_date, start_of_next_day, week_bounds};
 
 /// Days in the learning pulse.
 pub const PULSE_DAYS: u64 = 365;
@@ -25,9 +25,12 @@ pub fn clamp_i32(value: i64) -> i32 {
 }
 
 pub(crate) async fn load_stats(client: &deadpool_postgres::Client, user_id: &str) -> ApiResult<Stats> {
-    crate::streak::store::load(client, user_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("user: unknown user".to_owned()))
+    crate::streak::store::load(client, user_id).await?.ok_or_else(unknown_user)
+}
+
+/// The answer for a user id no one registered.
+pub(crate) fn unknown_user() -> ApiError {
+    ApiError::NotFound("user: unknown user".to_owned())
 }
 
 /// The caller's XP profile, cached until the next local midnight or the end
@@ -129,34 +132,51 @@ pub async fn weekly_activity(state: &AppState, user_id: &str) -> ApiResult<pb::W
 }
 
 /// The 365 days ending at the user's local today, oldest first, with heatmap
-/// levels: read from the monthly roll-ups (13 or 14 rows, whatever the history).
+/// levels: one statement reads the user's zone and the monthly roll-ups (13 to
+/// 15 rows, whatever the history).
 pub async fn learning_pulse(state: &AppState, user_id: &str) -> ApiResult<pb::LearningPulse> {
     let client = state.db.get().await?;
-    let stats = load_stats(&client, user_id).await?;
-    let today = local_date(state.clock.now(), stats.timezone);
+    let now = state.clock.now();
+    // The local today is within a day of UTC's in every zone: these months
+    // hold the year whatever the user's zone turns out to be.
+    let utc_today = now.date_naive();
+    let (zone, months) = zone_and_months_between(
+        &client,
+        user_id,
+        first_of_month(utc_today - Days::new(PULSE_DAYS)),
+        first_of_month(utc_today + Days::new(1)),
+    )
+    .await?
+    .ok_or_else(unknown_user)?;
+    let today = local_date(now, zone);
     let start = today - Days::new(PULSE_DAYS - 1);
-    let months = months_between(&client, user_id, first_of_month(start), first_of_month(today)).await?;
-    let rollups: Vec<DayRollup> = months
-        .iter()
-        .flat_map(|month| (0..31).filter_map(move |offset| month.day(month.month + Days::new(offset))))
-        .filter(|day| (start..=today).contains(&day.date))
+    let mut months = months.iter().peekable();
+    let days: Vec<(NaiveDate, MonthDay)> = start
+        .iter_days()
+        .take(PULSE_DAYS as usize)
+        .map(|date| {
+            let month = first_of_month(date);
+            while months.next_if(|row| row.month < month).is_some() {}
+            let totals = months.peek().map_or_else(MonthDay::default, |row| row.day(date));
+            (date, totals)
+        })
         .collect();
-    let max_xp = rollups.iter().map(|rollup| i64::from(rollup.xp())).max().unwrap_or(0);
+    let max_xp = days.iter().map(|(_, totals)| i64::from(totals.xp)).max().unwrap_or(0);
     let mut pulse = pb::LearningPulse {
         start_date: format_date(start),
         end_date: format_date(today),
+        days: Vec::with_capacity(days.len()),
         ..Default::default()
     };
-    for (date, rollup) in dense(&rollups, start, PULSE_DAYS) {
-        let rollup = rollup.copied().unwrap_or(DayRollup { date, ..DayRollup::default() });
+    for (date, totals) in days {
         let day = pb::PulseDay {
             date: format_date(date),
-            xp_earned: rollup.xp(),
-            learning_time: clamp_i32(rollup.totals.learning_seconds),
-            sessions: rollup.totals.sessions,
-            quizzes: rollup.totals.quizzes,
-            quizzes_passed: rollup.totals.quizzes_passed,
-            level: rules::pulse_level(i64::from(rollup.xp()), max_xp, rollup.has_activity()),
+            xp_earned: totals.xp,
+            learning_time: clamp_i32(totals.learning_seconds),
+            sessions: totals.sessions,
+            quizzes: totals.quizzes,
+            quizzes_passed: totals.quizzes_passed,
+            level: rules::pulse_level(i64::from(totals.xp), max_xp, totals.has_activity()),
         };
         pulse.total_learning_time = pulse.total_learning_time.saturating_add(day.learning_time);
         pulse.total_sessions += day.sessions;
@@ -165,11 +185,6 @@ pub async fn learning_pulse(state: &AppState, user_id: &str) -> ApiResult<pb::Le
         pulse.days.push(day);
     }
     Ok(pulse)
-}
-
-fn first_of_month(date: NaiveDate) -> NaiveDate {
-    use chrono::Datelike as _;
-    date.with_day(1).expect("every month has a 1st")
 }
 
 /// Walks `count` consecutive dates from `start`, pairing each with its roll-up

@@ -244,6 +244,99 @@ async fn pulse_levels_on_known_history() {
 }
 
 #[tokio::test]
+/// Analytics read month rows: days across month and year ends, a leap day and
+/// ranges that cut months are counted by the user's local date (UTC+14).
+async fn learning_time_across_months() {
+    let zone = "Pacific/Kiritimati";
+    let app = spawn_app_at("2026-03-05T12:00:00Z").await;
+    app.create_user("u1", "months", zone).await;
+    app.ingest(vec![
+        session("leap", "u1", &local_instant(zone, "2024-02-29T23:50"), 60),
+        session("eve", "u1", &local_instant(zone, "2025-12-31T23:50"), 100),
+        session("new-year", "u1", &local_instant(zone, "2026-01-01T00:10"), 200),
+        session("feb-end", "u1", &local_instant(zone, "2026-02-28T12:00"), 300),
+        session("march", "u1", &local_instant(zone, "2026-03-01T00:00"), 400),
+        session("march-2", "u1", &local_instant(zone, "2026-03-01T08:00"), 500),
+    ])
+    .await;
+    assert_monthly_matches_daily(&app).await;
+    let days = |answer: &pb::LearningTime| -> Vec<(String, i32, i32)> {
+        answer.daily_breakdown.iter().map(|d| (d.date.clone(), d.learning_time, d.sessions)).collect()
+    };
+    let day = |date: &str, seconds, sessions| (date.to_owned(), seconds, sessions);
+    let all = learning_time(&app, "u1", "", "").await.unwrap();
+    assert_eq!(
+        days(&all),
+        vec![
+            day("2024-02-29", 60, 1),
+            day("2025-12-31", 100, 1),
+            day("2026-01-01", 200, 1),
+            day("2026-02-28", 300, 1),
+            day("2026-03-01", 900, 2),
+        ]
+    );
+    assert_eq!((all.total_learning_time, all.total_sessions, all.avg_session_length), (1560, 6, 260));
+    let winter = learning_time(&app, "u1", "2025-12-31", "2026-02-28").await.unwrap();
+    assert_eq!(
+        days(&winter),
+        vec![day("2025-12-31", 100, 1), day("2026-01-01", 200, 1), day("2026-02-28", 300, 1)]
+    );
+    let gap = learning_time(&app, "u1", "2026-01-02", "2026-02-27").await.unwrap();
+    assert_eq!(gap, pb::LearningTime::default());
+    let leap_month = learning_time(&app, "u1", "2024-02-01", "2024-03-31").await.unwrap();
+    assert_eq!(days(&leap_month), vec![day("2024-02-29", 60, 1)]);
+}
+
+/// The pulse's year when the user's date is in another month than UTC's.
+async fn pulse_across_month_end(zone: &str, now: &str, first: &str, last: &str) {
+    let app = spawn_app_at(now).await;
+    app.create_user("u1", "edge", zone).await;
+    let wall = |date: &str| local_instant(zone, &format!("{date}T12:00"));
+    let before =
+        (chrono::NaiveDate::parse_from_str(first, "%Y-%m-%d").unwrap() - chrono::Days::new(1)).to_string();
+    app.ingest(vec![
+        segment("before", "u1", &wall(&before), 1000),
+        segment("first", "u1", &wall(first), 10),
+        session("last", "u1", &local_instant(zone, &format!("{last}T00:30")), 60),
+    ])
+    .await;
+    let pulse = pulse(&app, "u1").await;
+    assert_eq!(
+        (pulse.start_date.as_str(), pulse.end_date.as_str(), pulse.days.len()),
+        (first, last, 365),
+        "{zone}"
+    );
+    let ends = [&pulse.days[0], &pulse.days[364]];
+    assert_eq!(
+        ends.map(|d| (d.date.as_str(), d.xp_earned, d.learning_time, d.level)),
+        [(first, 10, 0, 4), (last, 0, 60, 1)],
+        "{zone}"
+    );
+    assert_eq!(pulse.total_learning_time, 60, "{zone}");
+}
+
+#[tokio::test]
+/// In UTC+14 the local 1 July starts while UTC is still in June.
+async fn pulse_across_month_end_kiritimati() {
+    pulse_across_month_end("Pacific/Kiritimati", "2026-06-30T12:00:00Z", "2025-07-02", "2026-07-01").await;
+}
+
+#[tokio::test]
+/// In UTC−11 the local 30 June lasts while UTC is already in July.
+async fn pulse_across_month_end_pago_pago() {
+    pulse_across_month_end("Pacific/Pago_Pago", "2026-07-01T05:00:00Z", "2025-07-01", "2026-06-30").await;
+}
+
+#[tokio::test]
+/// Reads for a user id no one registered are NOT_FOUND, not empty answers.
+async fn unknown_user_reads_not_found() {
+    let app = spawn_app_at("2026-06-10T12:00:00Z").await;
+    let pulse = app.xp().get_learning_pulse(app.as_user("ghost", pb::GetLearningPulseRequest {})).await;
+    assert_eq!(pulse.unwrap_err().code(), Code::NotFound);
+    assert_eq!(learning_time(&app, "ghost", "", "").await.unwrap_err().code(), Code::NotFound);
+}
+
+#[tokio::test]
 /// Analytics: all time, one day, a range, an open end, and refused ranges.
 async fn learning_time_filters() {
     let app = spawn_app_at("2026-06-10T12:00:00Z").await;

@@ -19,6 +19,11 @@ use xentree::proto as pb;
 
 use load::Measured;
 
+// The client shares the cores with the stack it measures: the allocator the
+// server uses keeps its share of them small.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Clone, Debug)]
 #[command(name = "xentree-bench", about = "Benchmarks a running xentree stack against its ceilings")]
 struct Options {
@@ -49,10 +54,31 @@ struct Options {
     /// Concurrent requests of the read scenarios.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Runs only these scenarios (comma-separated names; default all).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Writes the results as JSON here.
     #[arg(long)]
     out: Option<std::path::PathBuf>,
 }
+
+/// Every scenario, in the order they run.
+const SCENARIOS: [&str; 14] = [
+    "health",
+    "streak_status",
+    "profile",
+    "daily_quests",
+    "rest_streak_status",
+    "sql_pulse_scan",
+    "pulse_month",
+    "pulse_3y",
+    "analytics_month",
+    "analytics_3y",
+    "sql_ingest_single",
+    "ingest_single",
+    "sql_ingest_batch",
+    "ingest_batch",
+];
 
 /// One row of the results.
 #[derive(Debug, serde::Serialize)]
@@ -127,6 +153,9 @@ async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
     let seconds = options.seconds.unwrap_or(if options.quick { 3.0 } else { 10.0 });
     let duration = Duration::from_secs_f64(seconds);
+    if let Some(unknown) = options.only.iter().find(|name| !SCENARIOS.contains(&name.as_str())) {
+        anyhow::bail!("--only: no scenario {unknown:?}; the scenarios are {}", SCENARIOS.join(", "));
+    }
     let bench = Arc::new(seed::prepare(&options).await?);
     let reads = options.concurrency;
 
@@ -139,10 +168,20 @@ async fn main() -> anyhow::Result<()> {
         results.push((name, ceiling, measured));
     };
 
+    let wanted = |name: &str| options.only.is_empty() || options.only.iter().any(|only| only == name);
+    // Runs the scenario (an expression that measures it) unless --only leaves it out.
+    macro_rules! scenario {
+        ($name:literal, $ceiling:expr, $measure:expr $(,)?) => {
+            if wanted($name) {
+                record($name, $ceiling, $measure);
+            }
+        };
+    }
+
     println!("scenario                   rate        p50            p99");
-    record("health", None, scenario_health(&bench, reads, duration).await);
+    scenario!("health", None, scenario_health(&bench, reads, duration).await);
     let any_reader = |bench: &Bench, worker: usize| bench.user_token(worker).to_owned();
-    record(
+    scenario!(
         "streak_status",
         Some("health"),
         user_read!(
@@ -155,7 +194,7 @@ async fn main() -> anyhow::Result<()> {
             any_reader
         ),
     );
-    record(
+    scenario!(
         "profile",
         Some("health"),
         user_read!(
@@ -168,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
             any_reader
         ),
     );
-    record(
+    scenario!(
         "daily_quests",
         Some("health"),
         user_read!(
@@ -181,14 +220,18 @@ async fn main() -> anyhow::Result<()> {
             any_reader
         ),
     );
-    record("rest_streak_status", Some("streak_status"), scenario_rest_streak(&bench, reads, duration).await);
-    record("sql_pulse_scan", None, scenario_sql_pulse(&bench, 16, duration).await);
-    record("pulse_month", Some("sql_pulse_scan"), scenario_pulse(&bench, false, 16, duration).await);
-    record("pulse_3y", Some("sql_pulse_scan"), scenario_pulse(&bench, true, 16, duration).await);
+    scenario!(
+        "rest_streak_status",
+        Some("streak_status"),
+        scenario_rest_streak(&bench, reads, duration).await
+    );
+    scenario!("sql_pulse_scan", None, scenario_sql_pulse(&bench, 16, duration).await);
+    scenario!("pulse_month", Some("sql_pulse_scan"), scenario_pulse(&bench, false, 16, duration).await);
+    scenario!("pulse_3y", Some("sql_pulse_scan"), scenario_pulse(&bench, true, 16, duration).await);
     let all_time = pb::GetLearningTimeRequest::default();
     let month_user = |bench: &Bench, _| bench.month_token.clone();
     let heavy_user = |bench: &Bench, _| bench.heavy_token.clone();
-    record(
+    scenario!(
         "analytics_month",
         Some("sql_pulse_scan"),
         user_read!(
@@ -201,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
             month_user
         ),
     );
-    record(
+    scenario!(
         "analytics_3y",
         Some("sql_pulse_scan"),
         user_read!(
@@ -214,10 +257,10 @@ async fn main() -> anyhow::Result<()> {
             heavy_user
         ),
     );
-    record("sql_ingest_single", None, scenario_sql_ingest(&bench, 1, 64, duration).await);
-    record("ingest_single", Some("sql_ingest_single"), scenario_ingest(&bench, 1, 64, duration).await);
-    record("sql_ingest_batch", None, scenario_sql_ingest(&bench, 500, 8, duration).await);
-    record("ingest_batch", Some("sql_ingest_batch"), scenario_ingest(&bench, 500, 8, duration).await);
+    scenario!("sql_ingest_single", None, scenario_sql_ingest(&bench, 1, 64, duration).await);
+    scenario!("ingest_single", Some("sql_ingest_single"), scenario_ingest(&bench, 1, 64, duration).await);
+    scenario!("sql_ingest_batch", None, scenario_sql_ingest(&bench, 500, 8, duration).await);
+    scenario!("ingest_batch", Some("sql_ingest_batch"), scenario_ingest(&bench, 500, 8, duration).await);
 
     let rates: std::collections::HashMap<&str, f64> =
         results.iter().map(|(name, _, m)| (*name, m.rate)).collect();
@@ -322,14 +365,19 @@ async fn scenario_sql_pulse(bench: &Arc<Bench>, concurrency: usize, duration: Du
         let bench = bench.clone();
         async move {
             let client = bench.db.get().await?;
-            // The range the pulse reads: the months of the 365 days ending today.
-            use chrono::Datelike as _;
+            // The statement the pulse issues: the user's zone and the months
+            // around the 365 days ending today.
+            use xentree::time::first_of_month;
             let today = chrono::Utc::now().date_naive();
-            let first = (today - chrono::Days::new(364)).with_day(1).expect("a 1st");
-            let last = today.with_day(1).expect("a 1st");
-            let rows = xentree::activity::store::months_between(&client, &bench.heavy_user, first, last)
-                .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let (_, rows) = xentree::activity::store::zone_and_months_between(
+                &client,
+                &bench.heavy_user,
+                first_of_month(today - chrono::Days::new(365)),
+                first_of_month(today + chrono::Days::new(1)),
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("{error}"))?
+            .context("the heavy user is missing")?;
             anyhow::ensure!(rows.len() >= 12, "the heavy user has {} months of roll-ups", rows.len());
             Ok(1)
         }
