@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use crate::db::PipelinedTransaction;
 use crate::error::{ApiError, ApiResult};
 use crate::proto as pb;
 use crate::state::AppState;
@@ -90,9 +91,10 @@ async fn ingest_for_user(
     now: DateTime<Utc>,
 ) -> ApiResult<IngestReport> {
     let mut report = IngestReport::default();
-    let mut client = state.db.get().await?;
-    let tx = client.transaction().await?;
-    let Some(mut stats) = crate::streak::store::lock(&tx, user_id).await? else {
+    let tx = PipelinedTransaction::new(state.db.get().await?);
+    let (_, stats) = futures::try_join!(tx.begin(), crate::streak::store::lock(tx.client(), user_id))?;
+    let Some(mut stats) = stats else {
+        tx.rollback().await?;
         report.rejected = events
             .iter()
             .map(|(index, event)| Rejection {
@@ -129,7 +131,7 @@ async fn ingest_for_user(
     // Most events come after every booster ended: no need to look them up.
     let boosters = match stats.boosted_until {
         Some(until) if earliest < until => {
-            crate::xp::store::boosters_overlapping(&tx, user_id, earliest, latest).await?
+            crate::xp::store::boosters_overlapping(tx.client(), user_id, earliest, latest).await?
         }
         _ => Vec::new(),
     };
@@ -141,7 +143,7 @@ async fn ingest_for_user(
             local_date: crate::time::local_date(event.occurred_at, stats.timezone),
         })
         .collect();
-    let inserted = store::insert_new(&tx, user_id, &credited).await?;
+    let inserted = store::insert_new(tx.client(), user_id, &credited).await?;
 
     let replayed: Vec<&str> = unique
         .iter()
@@ -150,7 +152,7 @@ async fn ingest_for_user(
         .collect();
     let mut conflicting: HashSet<&str> = HashSet::new();
     if !replayed.is_empty() {
-        let stored: HashMap<String, Event> = store::find(&tx, user_id, &replayed)
+        let stored: HashMap<String, Event> = store::find(tx.client(), user_id, &replayed)
             .await?
             .into_iter()
             .map(|event| (event.event_id.clone(), event))
@@ -196,17 +198,15 @@ async fn ingest_for_user(
     }
     if inserted.is_empty() && stats.streak == stored_streak {
         // A pure replay: nothing to write.
+        tx.rollback().await?;
         return Ok(report);
     }
     let deltas: Vec<_> = deltas.into_iter().collect();
-    // Independent statements of one transaction, pipelined on its connection.
-    futures::try_join!(
-        store::add_to_rollups(&tx, user_id, &deltas),
-        store::add_to_monthly(&tx, user_id, &deltas),
-        crate::streak::store::save(&tx, user_id, xp_delta, &stats.streak),
-        crate::streak::store::insert_freeze_days(&tx, user_id, &covered),
-    )?;
-    tx.commit().await?;
+    let mut writes = store::monthly_writes(user_id, &deltas);
+    writes.extend(store::rollups_write(user_id, &deltas));
+    writes.push(crate::streak::store::save(user_id, xp_delta, &stats.streak));
+    writes.extend(crate::streak::store::insert_freeze_days(user_id, &covered));
+    tx.commit_with(&writes).await?;
     report.accepted = inserted.len();
     Ok(report)
 }

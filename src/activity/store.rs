@@ -6,8 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use super::rules::{Event, EventKind};
+use crate::db::Write;
 use crate::error::ApiResult;
 
 /// An event ready to store: validated, credited and dated.
@@ -116,52 +118,41 @@ impl RollupDelta {
     }
 }
 
-/// Adds deltas to the user's daily roll-ups in one statement.
-pub async fn add_to_rollups(
-    client: &impl GenericClient,
-    user_id: &str,
-    deltas: &[(NaiveDate, RollupDelta)],
-) -> ApiResult<()> {
+/// The statement that adds deltas to the user's daily roll-ups (none without deltas).
+pub fn rollups_write(user_id: &str, deltas: &[(NaiveDate, RollupDelta)]) -> Option<Write> {
     if deltas.is_empty() {
-        return Ok(());
+        return None;
     }
-    let statement = client
-        .prepare_cached(
-            "insert into daily_rollup (user_id, local_date, xp_segments, xp_quizzes, segments, quizzes, \
-             quizzes_passed, learning_seconds, sessions) \
-             select $1, * from unnest($2::date[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], \
-             $8::bigint[], $9::int[]) \
-             on conflict (user_id, local_date) do update set \
-             xp_segments = daily_rollup.xp_segments + excluded.xp_segments, \
-             xp_quizzes = daily_rollup.xp_quizzes + excluded.xp_quizzes, \
-             segments = daily_rollup.segments + excluded.segments, \
-             quizzes = daily_rollup.quizzes + excluded.quizzes, \
-             quizzes_passed = daily_rollup.quizzes_passed + excluded.quizzes_passed, \
-             learning_seconds = daily_rollup.learning_seconds + excluded.learning_seconds, \
-             sessions = daily_rollup.sessions + excluded.sessions",
-        )
-        .await?;
     let dates: Vec<NaiveDate> = deltas.iter().map(|(date, _)| *date).collect();
-    let column =
-        |pick: fn(&RollupDelta) -> i32| deltas.iter().map(|(_, delta)| pick(delta)).collect::<Vec<i32>>();
+    let column = |pick: fn(&RollupDelta) -> i32| -> Box<dyn ToSql + Sync + Send> {
+        Box::new(deltas.iter().map(|(_, delta)| pick(delta)).collect::<Vec<i32>>())
+    };
     let seconds: Vec<i64> = deltas.iter().map(|(_, delta)| delta.learning_seconds).collect();
-    client
-        .execute(
-            &statement,
-            &[
-                &user_id,
-                &dates,
-                &column(|delta| delta.xp_segments),
-                &column(|delta| delta.xp_quizzes),
-                &column(|delta| delta.segments),
-                &column(|delta| delta.quizzes),
-                &column(|delta| delta.quizzes_passed),
-                &seconds,
-                &column(|delta| delta.sessions),
-            ],
-        )
-        .await?;
-    Ok(())
+    Some(Write::new(
+        "insert into daily_rollup (user_id, local_date, xp_segments, xp_quizzes, segments, quizzes, \
+         quizzes_passed, learning_seconds, sessions) \
+         select $1, * from unnest($2::date[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], \
+         $8::bigint[], $9::int[]) \
+         on conflict (user_id, local_date) do update set \
+         xp_segments = daily_rollup.xp_segments + excluded.xp_segments, \
+         xp_quizzes = daily_rollup.xp_quizzes + excluded.xp_quizzes, \
+         segments = daily_rollup.segments + excluded.segments, \
+         quizzes = daily_rollup.quizzes + excluded.quizzes, \
+         quizzes_passed = daily_rollup.quizzes_passed + excluded.quizzes_passed, \
+         learning_seconds = daily_rollup.learning_seconds + excluded.learning_seconds, \
+         sessions = daily_rollup.sessions + excluded.sessions",
+        vec![
+            Box::new(user_id.to_owned()),
+            Box::new(dates),
+            column(|delta| delta.xp_segments),
+            column(|delta| delta.xp_quizzes),
+            column(|delta| delta.segments),
+            column(|delta| delta.quizzes),
+            column(|delta| delta.quizzes_passed),
+            Box::new(seconds),
+            column(|delta| delta.sessions),
+        ],
+    ))
 }
 
 /// One local date of a user's roll-up.
@@ -373,40 +364,36 @@ fn monthly_upsert(columns: &[&str], one_day: bool) -> String {
     )
 }
 
-/// Adds deltas to the user's monthly roll-ups: one statement per month
-/// touched, pipelined. Each changes only the columns the deltas touch, and a
-/// month with one day touched (the common case) only that day's elements:
-/// every array element assigned costs PostgreSQL a copy of the array.
-pub async fn add_to_monthly(
-    client: &impl GenericClient,
-    user_id: &str,
-    deltas: &[(NaiveDate, RollupDelta)],
-) -> ApiResult<()> {
-    let writes = months_of(deltas).into_iter().map(|row| async move {
-        let columns = row.changed_columns();
-        if columns.is_empty() {
-            return Ok(());
-        }
-        let days = row.touched_days();
-        let statement = client.prepare_cached(&monthly_upsert(&columns, days.len() == 1)).await?;
-        let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
-            &user_id,
-            &row.month,
-            &row.xp,
-            &row.segments,
-            &row.quizzes,
-            &row.quizzes_passed,
-            &row.learning_seconds,
-            &row.sessions,
-        ];
-        if let [day] = days.as_slice() {
-            values.push(day);
-        }
-        client.execute(&statement, &values).await?;
-        Ok::<(), crate::error::ApiError>(())
-    });
-    futures::future::try_join_all(writes).await?;
-    Ok(())
+/// The statements that add deltas to the user's monthly roll-ups, one per
+/// month touched. Each changes only the columns the deltas touch, and a month
+/// with one day touched (the common case) only that day's elements: every
+/// array element assigned costs PostgreSQL a copy of the array.
+pub fn monthly_writes(user_id: &str, deltas: &[(NaiveDate, RollupDelta)]) -> Vec<Write> {
+    months_of(deltas)
+        .into_iter()
+        .filter_map(|row| {
+            let columns = row.changed_columns();
+            if columns.is_empty() {
+                return None;
+            }
+            let days = row.touched_days();
+            let sql = monthly_upsert(&columns, days.len() == 1);
+            let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![
+                Box::new(user_id.to_owned()),
+                Box::new(row.month),
+                Box::new(row.xp),
+                Box::new(row.segments),
+                Box::new(row.quizzes),
+                Box::new(row.quizzes_passed),
+                Box::new(row.learning_seconds),
+                Box::new(row.sessions),
+            ];
+            if let [day] = days.as_slice() {
+                params.push(Box::new(*day));
+            }
+            Some(Write::new(sql, params))
+        })
+        .collect()
 }
 
 /// Returns the user's time zone and monthly roll-ups from `first_month` to

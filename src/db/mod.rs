@@ -11,6 +11,10 @@ use tokio_postgres::error::SqlState;
 
 use crate::error::{ApiError, ApiResult};
 
+mod pipelined;
+
+pub use pipelined::{PipelinedTransaction, Write};
+
 mod embedded {
     refinery::embed_migrations!("migrations");
 }

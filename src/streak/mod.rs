@@ -70,8 +70,10 @@ pub async fn buy_freeze(state: &AppState, user_id: &str) -> ApiResult<(i32, i64)
                 stats.token_balance
             )));
         };
-        store::save(&tx, user_id, 0, &stats.streak).await?;
-        store::insert_freeze_days(&tx, user_id, &covered).await?;
+        store::save(user_id, 0, &stats.streak).execute(&tx).await?;
+        if let Some(write) = store::insert_freeze_days(user_id, &covered) {
+            write.execute(&tx).await?;
+        }
         tx.commit().await?;
         Ok((stats.streak.freezes_available, balance))
     })

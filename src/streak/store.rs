@@ -6,6 +6,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::rules::StreakState;
+use crate::db::Write;
 use crate::error::ApiResult;
 
 /// A user's stats row with the time zone needed to read it.
@@ -68,55 +69,34 @@ pub async fn lock(client: &impl GenericClient, user_id: &str) -> ApiResult<Optio
     Ok(client.query_opt(&statement, &[&user_id]).await?.as_ref().map(from_row))
 }
 
-/// Stores the streak state and adds `xp_delta` to the total.
-pub async fn save(
-    client: &impl GenericClient,
-    user_id: &str,
-    xp_delta: i64,
-    streak: &StreakState,
-) -> ApiResult<()> {
-    let statement = client
-        .prepare_cached(
-            "update user_stats set total_xp = total_xp + $2, current_streak = $3, longest_streak = $4, \
-             last_learning_date = $5, settled_through = $6, freezes_available = $7, freezes_used = $8 \
-             where user_id = $1",
-        )
-        .await?;
-    client
-        .execute(
-            &statement,
-            &[
-                &user_id,
-                &xp_delta,
-                &streak.current,
-                &streak.longest,
-                &streak.last_learning_date,
-                &streak.settled_through,
-                &streak.freezes_available,
-                &streak.freezes_used,
-            ],
-        )
-        .await?;
-    Ok(())
+/// The statement that stores the streak state and adds `xp_delta` to the total.
+pub fn save(user_id: &str, xp_delta: i64, streak: &StreakState) -> Write {
+    Write::new(
+        "update user_stats set total_xp = total_xp + $2, current_streak = $3, longest_streak = $4, \
+         last_learning_date = $5, settled_through = $6, freezes_available = $7, freezes_used = $8 \
+         where user_id = $1",
+        vec![
+            Box::new(user_id.to_owned()),
+            Box::new(xp_delta),
+            Box::new(streak.current),
+            Box::new(streak.longest),
+            Box::new(streak.last_learning_date),
+            Box::new(streak.settled_through),
+            Box::new(streak.freezes_available),
+            Box::new(streak.freezes_used),
+        ],
+    )
 }
 
-/// Records dates a freeze covered.
-pub async fn insert_freeze_days(
-    client: &impl GenericClient,
-    user_id: &str,
-    dates: &[NaiveDate],
-) -> ApiResult<()> {
-    if dates.is_empty() {
-        return Ok(());
-    }
-    let statement = client
-        .prepare_cached(
+/// The statement that records dates a freeze covered (none without dates).
+pub fn insert_freeze_days(user_id: &str, dates: &[NaiveDate]) -> Option<Write> {
+    (!dates.is_empty()).then(|| {
+        Write::new(
             "insert into freeze_day (user_id, local_date) select $1, d from unnest($2::date[]) as d \
              on conflict (user_id, local_date) do nothing",
+            vec![Box::new(user_id.to_owned()), Box::new(dates.to_vec())],
         )
-        .await?;
-    client.execute(&statement, &[&user_id, &dates]).await?;
-    Ok(())
+    })
 }
 
 /// Returns the freeze-covered dates in `[from, to]`, ascending.

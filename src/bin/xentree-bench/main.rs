@@ -461,9 +461,9 @@ async fn scenario_sql_ingest(
             let tx = client.transaction().await?;
             let to_anyhow = |error: xentree::error::ApiError| anyhow::anyhow!("{error}");
             xentree::activity::store::insert_new(&tx, user, &credited).await.map_err(to_anyhow)?;
-            xentree::activity::store::add_to_rollups(&tx, user, &[(now.date_naive(), delta)])
-                .await
-                .map_err(to_anyhow)?;
+            let rollup = xentree::activity::store::rollups_write(user, &[(now.date_naive(), delta)])
+                .context("a delta makes a write")?;
+            rollup.execute(&tx).await.map_err(to_anyhow)?;
             tx.commit().await?;
             Ok(batch as u64)
         }
