@@ -82,8 +82,9 @@ impl PipelinedTransaction {
         // that each write is sent on its first poll, before the COMMIT is.
         let statements = try_join_all(writes.iter().map(|write| client.prepare_cached(&write.sql))).await?;
         let params: Vec<_> = writes.iter().map(Write::param_refs).collect();
-        let executes =
-            try_join_all(statements.iter().zip(&params).map(|(statement, params)| client.execute(statement, params)));
+        let executes = try_join_all(
+            statements.iter().zip(&params).map(|(statement, params)| client.execute(statement, params)),
+        );
         let commit = async {
             client.batch_execute("COMMIT").await?;
             Ok::<_, crate::error::ApiError>(())

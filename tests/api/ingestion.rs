@@ -195,3 +195,43 @@ async fn repeats_inside_a_batch_share_the_first_copys_fate() {
     assert_eq!(rejected, vec![(0, "conflict"), (1, "conflict"), (3, "conflict")]);
     assert_eq!(app.stats("u1").await.total_xp, 15);
 }
+
+#[tokio::test]
+/// A write that fails after the events are inserted (a day's roll-up at the
+/// integer limit) rolls the whole batch back, the failed transactions'
+/// connections leave the pool, and the next batch is stored.
+async fn failed_write_rolls_back_the_batch() {
+    let app = spawn_app_at("2026-06-10T12:00:00Z").await;
+    app.create_user("u1", "overflow", "UTC").await;
+    app.ingest(vec![segment("seed", "u1", "2026-06-09T12:00:00Z", 10)]).await;
+    app.db()
+        .await
+        .execute("update daily_rollup set xp_segments = 2147483000 where user_id = 'u1'", &[])
+        .await
+        .unwrap();
+    let snapshot = || async {
+        let client = app.db().await;
+        let row = client
+            .query_one(
+                "select (select count(*) from activity_event), (select total_xp from user_stats where user_id = 'u1'), \
+                 (select xp::text from monthly_rollup where user_id = 'u1')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, String>(2))
+    };
+    let before = snapshot().await;
+    // More failures than the pool has connections.
+    for attempt in 0..40 {
+        let request = pb::IngestEventsRequest {
+            events: vec![segment(&format!("over-{attempt}"), "u1", "2026-06-09T13:00:00Z", 1000)],
+        };
+        let status = app.activity().ingest_events(app.as_service(request)).await.unwrap_err();
+        assert_eq!(status.code(), Code::Internal, "{status:?}");
+    }
+    assert_eq!(snapshot().await, before, "nothing of a failed batch is stored");
+    let report = app.ingest(vec![segment("next", "u1", "2026-06-10T10:00:00Z", 7)]).await;
+    assert_eq!(report.accepted, 1);
+    assert_eq!(app.stats("u1").await.total_xp, 17);
+}
