@@ -44,6 +44,8 @@ select create_distributed_table('app_user', 'user_id');
 select create_distributed_table('user_stats', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('activity_event', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('daily_rollup', 'user_id', colocate_with => 'app_user');
+-- The function behind monthly_rollup's generated column must exist on every node.
+select create_distributed_function('monthly_rollup_text(integer[], integer[], integer[], integer[], bigint[], integer[])');
 select create_distributed_table('monthly_rollup', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('freeze_day', 'user_id', colocate_with => 'app_user');
 select create_distributed_table('booster', 'user_id', colocate_with => 'app_user');

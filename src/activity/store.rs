@@ -407,9 +407,7 @@ pub async fn zone_and_months_between(
 ) -> ApiResult<Option<(Tz, Vec<MonthRollup>)>> {
     let statement = client
         .prepare_cached(
-            "select u.timezone, m.month, m.xp::text, m.segments::text, m.quizzes::text, \
-             m.quizzes_passed::text, m.learning_seconds::text, m.sessions::text \
-             from app_user u left join monthly_rollup m \
+            "select u.timezone, m.month, m.days_text from app_user u left join monthly_rollup m \
              on m.user_id = u.user_id and m.month between $2 and $3 where u.user_id = $1",
         )
         .await?;
@@ -420,14 +418,15 @@ pub async fn zone_and_months_between(
     let mut months = Vec::with_capacity(rows.len());
     for row in &rows {
         let Some(month) = row.get(1) else { continue };
+        let [xp, segments, quizzes, quizzes_passed, learning_seconds, sessions] = month_columns(row, 2)?;
         months.push(MonthRollup {
             month,
-            xp: int_array(row, 2)?,
-            segments: int_array(row, 3)?,
-            quizzes: int_array(row, 4)?,
-            quizzes_passed: int_array(row, 5)?,
-            learning_seconds: int_array(row, 6)?,
-            sessions: int_array(row, 7)?,
+            xp: int_list(xp)?,
+            segments: int_list(segments)?,
+            quizzes: int_list(quizzes)?,
+            quizzes_passed: int_list(quizzes_passed)?,
+            learning_seconds: int_list(learning_seconds)?,
+            sessions: int_list(sessions)?,
         });
     }
     // Sorted here: an ORDER BY makes PostgreSQL sort, however few the rows.
@@ -457,9 +456,8 @@ pub async fn session_months_between(
 ) -> ApiResult<Option<Vec<MonthSessions>>> {
     let statement = client
         .prepare_cached(
-            "select m.month, m.learning_seconds::text, m.sessions::text from app_user u \
-             left join monthly_rollup m on m.user_id = u.user_id and m.month between $2 and $3 \
-             where u.user_id = $1",
+            "select m.month, m.days_text from app_user u left join monthly_rollup m \
+             on m.user_id = u.user_id and m.month between $2 and $3 where u.user_id = $1",
         )
         .await?;
     let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
@@ -469,34 +467,48 @@ pub async fn session_months_between(
     let mut months = Vec::with_capacity(rows.len());
     for row in &rows {
         let Some(month) = row.get(0) else { continue };
+        let [.., learning_seconds, sessions] = month_columns(row, 1)?;
         months.push(MonthSessions {
             month,
-            learning_seconds: int_array(row, 1)?,
-            sessions: int_array(row, 2)?,
+            learning_seconds: int_list(learning_seconds)?,
+            sessions: int_list(sessions)?,
         });
     }
     months.sort_unstable_by_key(|row| row.month);
     Ok(Some(months))
 }
 
-/// Reads an integer array column selected `::text`. The month rows are read
-/// as text because PostgreSQL 15's binary array output allocates a buffer per
-/// element: sending a year of them costs it twice what the text form does.
-fn int_array<T: TryFrom<i64>>(row: &Row, index: usize) -> ApiResult<Vec<T>> {
+/// Splits a month row's `days_text` column (see migration V6) into the
+/// elements of its six arrays, in [`MONTH_COLUMNS`] order.
+fn month_columns(row: &Row, index: usize) -> ApiResult<[&str; 6]> {
     let text: &str = row.get(index);
-    parse_int_array(text)
-        .ok_or_else(|| anyhow::anyhow!("column {index}: {text:?} is not an integer array").into())
+    split_month_text(text).ok_or_else(|| anyhow::anyhow!("days_text {text:?} is not six arrays").into())
 }
 
-/// Parses PostgreSQL's text form of a one-dimensional integer array, `{1,2,3}`
-/// (byte by byte: a year of months is thousands of elements).
-fn parse_int_array<T: TryFrom<i64>>(text: &str) -> Option<Vec<T>> {
-    let elements = text.as_bytes().strip_prefix(b"{")?.strip_suffix(b"}")?;
+/// `{1,2}{3,4}…` (six arrays) → `["1,2", "3,4", …]`.
+fn split_month_text(text: &str) -> Option<[&str; 6]> {
+    let mut arrays = text.strip_prefix('{')?.strip_suffix('}')?.split("}{");
+    let columns = [(); 6].map(|()| arrays.next());
+    if arrays.next().is_some() {
+        return None;
+    }
+    let [Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)] = columns else { return None };
+    Some([a, b, c, d, e, f])
+}
+
+/// Parses an array's elements, `1,-2,3`.
+fn int_list<T: TryFrom<i64>>(elements: &str) -> ApiResult<Vec<T>> {
+    parse_int_list(elements).ok_or_else(|| anyhow::anyhow!("{elements:?} is not a list of integers").into())
+}
+
+/// Parses a comma-separated list of integers (byte by byte: a year of months
+/// is thousands of elements).
+fn parse_int_list<T: TryFrom<i64>>(elements: &str) -> Option<Vec<T>> {
     let mut values = Vec::with_capacity(MONTH_SLOTS);
     if elements.is_empty() {
         return Some(values);
     }
-    for element in elements.split(|byte| *byte == b',') {
+    for element in elements.as_bytes().split(|byte| *byte == b',') {
         let (sign, digits) = match element {
             [b'-', digits @ ..] => (-1, digits),
             digits => (1, digits),
@@ -553,24 +565,22 @@ mod tests {
     }
 
     #[test]
-    /// The text form of integer arrays parses back; anything else is refused.
-    fn int_arrays_parse_from_text() {
-        assert_eq!(parse_int_array::<i32>("{1,-2,0,2147483647}"), Some(vec![1, -2, 0, i32::MAX]));
-        assert_eq!(parse_int_array::<i64>("{86400000000}"), Some(vec![86_400_000_000]));
-        assert_eq!(parse_int_array::<i32>("{}"), Some(vec![]));
-        assert_eq!(parse_int_array::<i64>("{-9223372036854775808}"), Some(vec![i64::MIN]));
-        for bad in [
-            "1,2",
-            "{1,,2}",
-            "{1,NULL}",
-            "{2147483648}",
-            "{{1,2},{3,4}}",
-            "",
-            "{-}",
-            "{1 }",
-            "{9223372036854775808}",
-        ] {
-            assert_eq!(parse_int_array::<i32>(bad), None, "{bad:?}");
+    /// A month's text splits into its six arrays and their integers parse
+    /// back; anything else is refused.
+    fn month_text_parses() {
+        assert_eq!(
+            split_month_text("{1,2}{3}{}{0}{-5,86400000000}{7}"),
+            Some(["1,2", "3", "", "0", "-5,86400000000", "7"])
+        );
+        for bad in ["{1}{2}{3}{4}{5}", "{1}{2}{3}{4}{5}{6}{7}", "1}{2}{3}{4}{5}{6}", "{1}{2}{3}{4}{5}{6"] {
+            assert_eq!(split_month_text(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_int_list::<i32>("1,-2,0,2147483647"), Some(vec![1, -2, 0, i32::MAX]));
+        assert_eq!(parse_int_list::<i64>("86400000000"), Some(vec![86_400_000_000]));
+        assert_eq!(parse_int_list::<i64>("-9223372036854775808"), Some(vec![i64::MIN]));
+        assert_eq!(parse_int_list::<i32>(""), Some(vec![]));
+        for bad in ["1,,2", "1,NULL", "2147483648", "{1}", "-", "1 ", "9223372036854775808"] {
+            assert_eq!(parse_int_list::<i32>(bad), None, "{bad:?}");
         }
     }
 }
