@@ -487,8 +487,8 @@ fn month_columns(row: &Row, index: usize) -> ApiResult<[&str; 6]> {
 
 /// `{1,2}{3,4}…` (six arrays) → `["1,2", "3,4", …]`.
 fn split_month_text(text: &str) -> Option<[&str; 6]> {
-    let mut arrays = text.strip_prefix('{')?.strip_suffix('}')?.split("}{");
-    let columns = [(); 6].map(|()| arrays.next());
+    let mut arrays = text.strip_suffix('}')?.split('}');
+    let columns = [(); 6].map(|()| arrays.next().and_then(|array| array.strip_prefix('{')));
     if arrays.next().is_some() {
         return None;
     }
@@ -572,7 +572,13 @@ mod tests {
             split_month_text("{1,2}{3}{}{0}{-5,86400000000}{7}"),
             Some(["1,2", "3", "", "0", "-5,86400000000", "7"])
         );
-        for bad in ["{1}{2}{3}{4}{5}", "{1}{2}{3}{4}{5}{6}{7}", "1}{2}{3}{4}{5}{6}", "{1}{2}{3}{4}{5}{6"] {
+        for bad in [
+            "{1}{2}{3}{4}{5}",
+            "{1}{2}{3}{4}{5}{6}{7}",
+            "1}{2}{3}{4}{5}{6}",
+            "{1}{2}{3}{4}{5}{6",
+            "{1}2}{3}{4}{5}{6}",
+        ] {
             assert_eq!(split_month_text(bad), None, "{bad:?}");
         }
         assert_eq!(parse_int_list::<i32>("1,-2,0,2147483647"), Some(vec![1, -2, 0, i32::MAX]));

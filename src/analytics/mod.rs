@@ -53,7 +53,10 @@ pub async fn learning_time(state: &AppState, user_id: &str, range: DateRange) ->
     let months = session_months_between(&client, user_id, first_of_month(from), first_of_month(to))
         .await?
         .ok_or_else(crate::xp::unknown_user)?;
-    let mut answer = pb::LearningTime::default();
+    let mut answer = pb::LearningTime {
+        daily_breakdown: Vec::with_capacity(months.iter().map(|month| month.sessions.len()).sum()),
+        ..Default::default()
+    };
     let (mut total_seconds, mut total_sessions) = (0i64, 0i64);
     for month in &months {
         let days = month.month.iter_days().take_while(|date| date.month() == month.month.month());
