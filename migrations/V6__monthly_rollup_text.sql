@@ -6,9 +6,11 @@ create function monthly_rollup_text(integer[], integer[], integer[], integer[], 
     returns text
     -- The output of integers depends on no setting: immutable in fact, which
     -- a generated column requires (array output is declared stable for the
-    -- element types whose output does).
-    language sql immutable parallel safe
-    as $$ select $1::text || $2::text || $3::text || $4::text || $5::text || $6::text $$;
+    -- element types whose output does). PL/pgSQL keeps the function's plan
+    -- for the session; a SQL function this stable in body would be parsed
+    -- and planned again by every statement that writes the table.
+    language plpgsql immutable parallel safe
+    as $$ begin return $1::text || $2::text || $3::text || $4::text || $5::text || $6::text; end $$;
 
 alter table monthly_rollup
     add column days_text text not null
