@@ -1,6 +1,7 @@
 //! XP: levels, boosters and the XP read API (profile, public profile, weekly
-//! activity, learning pulse). Reads come from the daily roll-ups, one range
-//! scan each; the profile is cached until the user's next local midnight.
+//! activity, learning pulse). Reads come from the roll-ups, one range scan
+//! each (daily rows for a day or a week, monthly rows for the pulse's year);
+//! the profile is cached until the user's next local midnight.
 
 pub mod grpc;
 pub mod rules;
