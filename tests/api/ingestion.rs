@@ -235,3 +235,39 @@ async fn failed_write_rolls_back_the_batch() {
     assert_eq!(report.accepted, 1);
     assert_eq!(app.stats("u1").await.total_xp, 17);
 }
+
+#[tokio::test]
+/// One batch over twenty months (more writes than travel with the COMMIT at
+/// once) lands whole: every month row matches its days, in UTC−11.
+async fn batch_over_many_months() {
+    let zone = "Pacific/Pago_Pago";
+    let app = spawn_app_at("2026-06-10T12:00:00Z").await;
+    app.create_user("u1", "archive", zone).await;
+    let events: Vec<pb::ActivityEvent> = (0..20)
+        .flat_map(|index| {
+            let month = chrono::NaiveDate::from_ymd_opt(2024, 10, 1).unwrap() + chrono::Months::new(index);
+            let last_day = (month + chrono::Months::new(1)).pred_opt().unwrap();
+            [
+                segment(&format!("s{index}"), "u1", &local_instant(zone, &format!("{month}T00:05")), 10),
+                session(&format!("l{index}"), "u1", &local_instant(zone, &format!("{last_day}T23:55")), 60),
+            ]
+        })
+        .collect();
+    let report = app.ingest(events).await;
+    assert_eq!((report.accepted, report.rejected.len()), (40, 0));
+    assert_monthly_matches_daily(&app).await;
+    let months: i64 = app
+        .db()
+        .await
+        .query_one("select count(*) from monthly_rollup where user_id = 'u1'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(months, 20);
+    assert_eq!(app.stats("u1").await.total_xp, 200);
+    let request = pb::GetLearningTimeRequest { from: "2025-02-01".into(), to: "2025-02-28".into() };
+    let february = app.analytics().get_learning_time(app.as_user("u1", request)).await.unwrap().into_inner();
+    let days: Vec<(&str, i32)> =
+        february.daily_breakdown.iter().map(|d| (d.date.as_str(), d.learning_time)).collect();
+    assert_eq!(days, vec![("2025-02-28", 60)]);
+}
