@@ -15,9 +15,11 @@
 //!
 //! With a single Redis, entry reads are also kept in process (RESP3
 //! client-side caching, `CLIENT TRACKING`): Redis pushes an invalidation for
-//! every tracked key a write touches, on the same connection and before the
-//! write's reply, and a reconnect discards everything kept, so a hot read
-//! skips the Redis round trip without ever outliving an invalidation.
+//! every tracked key a write touches, on the same connection, right after the
+//! write's reply; an invalidation waits for a PING sent behind it, whose reply
+//! follows those pushes, and a reconnect discards everything kept. So a hot
+//! read skips the Redis round trip, and once a write is acknowledged no read
+//! in this process sees what it replaced.
 //!
 //! One Redis or a Redis Cluster, chosen by configuration: every operation is
 //! one `MGET` or `EVAL` on the keys of one user (one hash slot) or a `PING`,
@@ -69,6 +71,37 @@ impl Connection {
         match self {
             Connection::Single(connection) => command.query_async(connection).await,
             Connection::Cluster(connection) => command.query_async(connection).await,
+        }
+    }
+
+    /// Runs an invalidation script. On the single connection a PING travels
+    /// behind it: Redis 7 sends the invalidation pushes for a command's writes
+    /// after the command's reply, and the PING's reply after those pushes, so
+    /// once this returns the entries kept in process are gone too.
+    async fn invalidate(&mut self, script: &redis::Cmd) -> redis::RedisResult<()> {
+        match self {
+            Connection::Single(connection) => {
+                let mut pipeline = redis::pipe();
+                pipeline.add_command(script.clone()).ignore().cmd("PING").ignore();
+                pipeline.query_async(connection).await
+            }
+            Connection::Cluster(connection) => script.query_async(connection).await,
+        }
+    }
+}
+
+/// Waits for a Redis operation at most [`OPERATION_TIMEOUT`]; `None` when it
+/// failed or took longer.
+async fn timed<T>(operation: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(error)) => {
+            tracing::debug!(error = %error, "redis command failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("redis command timed out");
+            None
         }
     }
 }
@@ -162,17 +195,7 @@ impl Cache {
 
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
         let mut connection = self.connection.clone()?;
-        match tokio::time::timeout(OPERATION_TIMEOUT, connection.query::<T>(command)).await {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(error)) => {
-                tracing::debug!(error = %error, "redis command failed");
-                None
-            }
-            Err(_) => {
-                tracing::debug!("redis command timed out");
-                None
-            }
-        }
+        timed(connection.query::<T>(command)).await
     }
 
     fn script(source: &str, keys: &[String], args: &[&[u8]]) -> redis::Cmd {
@@ -255,8 +278,10 @@ impl Cache {
         let mut keys = vec![self.generation_key(user_id)];
         keys.extend(KINDS.iter().map(|kind| self.key(user_id, kind)));
         let ttl = GENERATION_TTL_SECONDS.to_string();
-        let done: Option<i64> = self.run(&Self::script(INVALIDATE_SCRIPT, &keys, &[ttl.as_bytes()])).await;
-        done.is_some()
+        let Some(mut connection) = self.connection.clone() else { return false };
+        timed(connection.invalidate(&Self::script(INVALIDATE_SCRIPT, &keys, &[ttl.as_bytes()])))
+            .await
+            .is_some()
     }
 
     /// Retries the invalidations that failed; returns how many are still pending.
