@@ -398,27 +398,18 @@ pub fn monthly_writes(user_id: &str, deltas: &[(NaiveDate, RollupDelta)]) -> Vec
 
 /// Returns the user's time zone and monthly roll-ups from `first_month` to
 /// `last_month` (first days of months), ascending; `None` for an unknown user.
-/// One statement: an index range scan of a few rows, joined to the user's.
 pub async fn zone_and_months_between(
     client: &impl GenericClient,
     user_id: &str,
     first_month: NaiveDate,
     last_month: NaiveDate,
 ) -> ApiResult<Option<(Tz, Vec<MonthRollup>)>> {
-    let statement = client
-        .prepare_cached(
-            "select u.timezone, m.month, m.days_text from app_user u left join monthly_rollup m \
-             on m.user_id = u.user_id and m.month between $2 and $3 where u.user_id = $1",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
-    let Some(first) = rows.first() else { return Ok(None) };
-    // Stored zones were validated on the way in; UTC only guards a manual edit.
-    let zone = crate::time::parse_timezone(first.get(0)).unwrap_or(Tz::UTC);
+    let Some((zone, rows)) = month_rows_between(client, user_id, first_month, last_month).await? else {
+        return Ok(None);
+    };
     let mut months = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Some(month) = row.get(1) else { continue };
-        let [xp, segments, quizzes, quizzes_passed, learning_seconds, sessions] = month_columns(row, 2)?;
+    for (month, row) in rows {
+        let [xp, segments, quizzes, quizzes_passed, learning_seconds, sessions] = month_columns(&row)?;
         months.push(MonthRollup {
             month,
             xp: int_list(xp)?,
@@ -429,8 +420,6 @@ pub async fn zone_and_months_between(
             sessions: int_list(sessions)?,
         });
     }
-    // Sorted here: an ORDER BY makes PostgreSQL sort, however few the rows.
-    months.sort_unstable_by_key(|row| row.month);
     Ok(Some((zone, months)))
 }
 
@@ -446,42 +435,59 @@ pub struct MonthSessions {
 }
 
 /// Returns the session columns of the user's monthly roll-ups from
-/// `first_month` to `last_month`, ascending; `None` for an unknown user. One
-/// statement that reads a row per month, however many days had sessions.
+/// `first_month` to `last_month`, ascending; `None` for an unknown user: a row
+/// per month, however many days had sessions.
 pub async fn session_months_between(
     client: &impl GenericClient,
     user_id: &str,
     first_month: NaiveDate,
     last_month: NaiveDate,
 ) -> ApiResult<Option<Vec<MonthSessions>>> {
-    let statement = client
-        .prepare_cached(
-            "select m.month, m.days_text from app_user u left join monthly_rollup m \
-             on m.user_id = u.user_id and m.month between $2 and $3 where u.user_id = $1",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
-    if rows.is_empty() {
+    let Some((_, rows)) = month_rows_between(client, user_id, first_month, last_month).await? else {
         return Ok(None);
-    }
+    };
     let mut months = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Some(month) = row.get(0) else { continue };
-        let [.., learning_seconds, sessions] = month_columns(row, 1)?;
+    for (month, row) in rows {
+        let [.., learning_seconds, sessions] = month_columns(&row)?;
         months.push(MonthSessions {
             month,
             learning_seconds: int_list(learning_seconds)?,
             sessions: int_list(sessions)?,
         });
     }
-    months.sort_unstable_by_key(|row| row.month);
     Ok(Some(months))
+}
+
+/// The user's time zone and month rows (`days_text` at column 2) from
+/// `first_month` to `last_month`, ascending; `None` for an unknown user. One
+/// statement: an index range scan of a few rows, joined to the user's row.
+async fn month_rows_between(
+    client: &impl GenericClient,
+    user_id: &str,
+    first_month: NaiveDate,
+    last_month: NaiveDate,
+) -> ApiResult<Option<(Tz, Vec<(NaiveDate, Row)>)>> {
+    let statement = client
+        .prepare_cached(
+            "select u.timezone, m.month, m.days_text from app_user u left join monthly_rollup m \
+             on m.user_id = u.user_id and m.month between $2 and $3 where u.user_id = $1",
+        )
+        .await?;
+    let rows = client.query(&statement, &[&user_id, &first_month, &last_month]).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    // Stored zones were validated on the way in; UTC only guards a manual edit.
+    let zone = crate::time::parse_timezone(first.get(0)).unwrap_or(Tz::UTC);
+    let mut months: Vec<(NaiveDate, Row)> =
+        rows.into_iter().filter_map(|row| Some((row.get::<_, Option<NaiveDate>>(1)?, row))).collect();
+    // Sorted here: an ORDER BY makes PostgreSQL sort, however few the rows.
+    months.sort_unstable_by_key(|(month, _)| *month);
+    Ok(Some((zone, months)))
 }
 
 /// Splits a month row's `days_text` column (see migration V6) into the
 /// elements of its six arrays, in [`MONTH_COLUMNS`] order.
-fn month_columns(row: &Row, index: usize) -> ApiResult<[&str; 6]> {
-    let text: &str = row.get(index);
+fn month_columns(row: &Row) -> ApiResult<[&str; 6]> {
+    let text: &str = row.get(2);
     split_month_text(text).ok_or_else(|| anyhow::anyhow!("days_text {text:?} is not six arrays").into())
 }
 
