@@ -394,18 +394,7 @@ async fn scenario_ingest(
     let bench = bench.clone();
     load::run(concurrency, duration, move |worker, iteration| {
         let mut client = pb::activity_service_client::ActivityServiceClient::new(bench.channel(worker));
-        let user = &bench.ingest_users[worker % bench.ingest_users.len()];
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let events: Vec<pb::ActivityEvent> = (0..batch)
-            .map(|index| pb::ActivityEvent {
-                event_id: format!("{}-{batch}-{worker}-{iteration}-{index}", bench.run_id),
-                user_id: user.clone(),
-                r#type: "segment_completed".into(),
-                occurred_at: now.clone(),
-                xp: 5,
-                ..Default::default()
-            })
-            .collect();
+        let events = synthetic_events(&bench, "api", batch, worker, iteration);
         let mut request = tonic::Request::new(pb::IngestEventsRequest { events });
         request.metadata_mut().insert("x-api-key", bench.service_key.parse().expect("header"));
         async move {
@@ -422,6 +411,29 @@ async fn scenario_ingest(
     .await
 }
 
+/// A batch of 5-XP segments, now, for the worker's ingest user; ids unique
+/// per run, scenario (`tag`), worker and iteration.
+fn synthetic_events(
+    bench: &Bench,
+    tag: &str,
+    batch: usize,
+    worker: usize,
+    iteration: u64,
+) -> Vec<pb::ActivityEvent> {
+    let user = &bench.ingest_users[worker % bench.ingest_users.len()];
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    (0..batch)
+        .map(|index| pb::ActivityEvent {
+            event_id: format!("{}-{tag}{batch}-{worker}-{iteration}-{index}", bench.run_id),
+            user_id: user.clone(),
+            r#type: "segment_completed".into(),
+            occurred_at: now.clone(),
+            xp: 5,
+            ..Default::default()
+        })
+        .collect()
+}
+
 /// The floor under ingestion: the same event insert and roll-up upsert in one
 /// transaction, with none of the service's work around them.
 async fn scenario_sql_ingest(
@@ -434,21 +446,14 @@ async fn scenario_sql_ingest(
     load::run(concurrency, duration, move |worker, iteration| {
         let bench = bench.clone();
         async move {
-            use xentree::activity::rules::{Event, EventKind};
+            use xentree::activity::rules::{Event, validate};
             use xentree::activity::store::{Credited, RollupDelta};
             let user = &bench.ingest_users[worker % bench.ingest_users.len()];
             let now = chrono::Utc::now();
-            let events: Vec<Event> = (0..batch)
-                .map(|index| Event {
-                    event_id: format!("{}-sql{batch}-{worker}-{iteration}-{index}", bench.run_id),
-                    user_id: user.clone(),
-                    kind: EventKind::Segment,
-                    occurred_at: now,
-                    xp: 5,
-                    passed: false,
-                    duration_seconds: 0,
-                })
-                .collect();
+            let events: Vec<Event> = synthetic_events(&bench, "sql", batch, worker, iteration)
+                .iter()
+                .map(|event| validate(event, now).map_err(|reason| anyhow::anyhow!("{reason}")))
+                .collect::<anyhow::Result<_>>()?;
             let credited: Vec<Credited<'_>> = events
                 .iter()
                 .map(|event| Credited { event, credited_xp: 5, local_date: now.date_naive() })
